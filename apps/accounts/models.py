@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.nearby import geo
+from apps.nearby.models import Located, located_indexes
+
+
+class Resident(AbstractUser, Located):
+    """Everyone who signs in: residents, shopkeepers and moderators alike.
+
+    Privacy by construction: the home is kept only as `home_cell`, a cell of a fixed H3 grid
+    (resolution 9, about 0.1 km²). The located point inherited from `Located` is that cell's
+    centre, so nothing finer than the cell exists anywhere in the database.
+    """
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        CHINESE = "zh-hans", "简体中文"
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    display_name = models.CharField(_("display name"), max_length=40)
+    bio = models.CharField(_("short bio"), max_length=280, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    home_cell = models.BigIntegerField(_("home area"), null=True, blank=True, editable=False)
+    radius_m = models.PositiveIntegerField(
+        _("nearby radius (m)"),
+        default=settings.JIEFANG_RADIUS_DEFAULT_M,
+        validators=[
+            MinValueValidator(settings.JIEFANG_RADIUS_MIN_M),
+            MaxValueValidator(settings.JIEFANG_RADIUS_MAX_M),
+        ],
+    )
+
+    REQUIRED_FIELDS = ["email", "display_name"]
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        indexes = located_indexes("resident")
+
+    def __str__(self):
+        return self.display_name or self.username
+
+    @property
+    def has_home(self) -> bool:
+        return self.home_cell is not None
+
+    @property
+    def home_area(self) -> list[tuple[float, float]] | None:
+        return geo.cell_boundary(self.home_cell) if self.home_cell else None

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.core.errors import DomainError
+from apps.core.images import image_clean
+from apps.nearby import geo
+
+from .models import Resident
+
+
+class InvalidRadius(DomainError):
+    code = "invalid_radius"
+
+
+class AccountTaken(DomainError):
+    code = "taken"
+
+
+def _radius_check(radius_m: int) -> None:
+    if not settings.JIEFANG_RADIUS_MIN_M <= radius_m <= settings.JIEFANG_RADIUS_MAX_M:
+        raise InvalidRadius(
+            _("The radius must be between %(min)d m and %(max)d m.")
+            % {"min": settings.JIEFANG_RADIUS_MIN_M, "max": settings.JIEFANG_RADIUS_MAX_M},
+            field="radius_m",
+        )
+
+
+@transaction.atomic
+def resident_sign_up(
+    *, username: str, email: str, password: str, display_name: str, language: str = Resident.Language.ENGLISH
+) -> Resident:
+    email = Resident.objects.normalize_email(email).lower()
+    if Resident.objects.filter(username__iexact=username).exists():
+        raise AccountTaken(_("This username is taken."), field="username")
+    if Resident.objects.filter(email__iexact=email).exists():
+        raise AccountTaken(_("An account with this e-mail already exists."), field="email")
+    resident = Resident(username=username, email=email, display_name=display_name.strip(), language=language)
+    try:
+        password_validation.validate_password(password, resident)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field="password") from None
+    resident.set_password(password)
+    resident.full_clean()
+    resident.save()
+    return resident
+
+
+@transaction.atomic
+def resident_profile_update(
+    *,
+    resident: Resident,
+    display_name: str | None = None,
+    bio: str | None = None,
+    language: str | None = None,
+    radius_m: int | None = None,
+) -> Resident:
+    if display_name is not None:
+        resident.display_name = display_name.strip()
+    if bio is not None:
+        resident.bio = bio.strip()
+    if language is not None:
+        resident.language = language
+    if radius_m is not None:
+        _radius_check(radius_m)
+        resident.radius_m = radius_m
+    resident.full_clean(exclude=["password", "avatar"])
+    resident.save(update_fields=["display_name", "bio", "language", "radius_m"])
+    return resident
+
+
+@transaction.atomic
+def resident_home_set(*, resident: Resident, lat: float, lng: float) -> Resident:
+    """Keeps only the home cell; the exact point given is dropped here and never stored."""
+    geo.validate_point(lat, lng)
+    cell = geo.cell_of(lat, lng, settings.JIEFANG_HOME_RESOLUTION)
+    resident.home_cell = cell
+    resident.place_at(geo.cell_center(cell))
+    resident.save(update_fields=["home_cell", "lat", "lng", *(geo.cell_field(r) for r in geo.RESOLUTIONS)])
+    return resident
+
+
+@transaction.atomic
+def resident_home_clear(*, resident: Resident) -> Resident:
+    resident.home_cell = None
+    resident.clear_place()
+    resident.save(update_fields=["home_cell", "lat", "lng", *(geo.cell_field(r) for r in geo.RESOLUTIONS)])
+    return resident
+
+
+@transaction.atomic
+def resident_avatar_set(*, resident: Resident, upload) -> Resident:
+    clean = image_clean(upload, field="avatar")
+    old = resident.avatar.name if resident.avatar else None
+    resident.avatar.save(clean.name, clean, save=False)
+    resident.save(update_fields=["avatar"])
+    if old:
+        storage = resident.avatar.storage
+        transaction.on_commit(lambda: storage.delete(old))
+    return resident

@@ -1,0 +1,35 @@
+import random
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.accounts import demo as accounts_demo
+from apps.accounts.models import Resident
+
+
+class Command(BaseCommand):
+    help = "Builds the demo neighbourhood around Jing'an Temple, Shanghai (deterministic for a seed)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when residents already exist")
+
+    def handle(self, *args, seed, if_empty, **options):
+        if Resident.objects.exists():
+            if if_empty:
+                self.stdout.write("The database already has residents; the demo is not loaded again.")
+                self._print_accounts()
+                return
+            self.stderr.write("The database is not empty; seed_demo adds the demo only to an empty one.")
+            raise SystemExit(1)
+        rng = random.Random(seed)
+        with transaction.atomic():
+            accounts_demo.seed(rng)
+        self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))
+        self._print_accounts()
+
+    def _print_accounts(self):
+        self.stdout.write(f"Demo accounts (password for all: {accounts_demo.DEMO_PASSWORD}):")
+        for username, name, _language, role in accounts_demo.DEMO_ACCOUNTS:
+            self.stdout.write(f"  {role:<11} username: {username:<11} ({name})")
+        self.stdout.write("  Moderators work in the admin: /admin/")

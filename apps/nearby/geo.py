@@ -1,0 +1,177 @@
+"""Pure geometry of the nearby engine: H3 cells, circle covers and great-circle distances.
+
+Every located thing stores its point and the H3 cells (resolutions 8 to 11) that contain it, each
+an indexed integer column. A nearby query picks the resolution that suits its radius, lists the
+cells that overlap the circle (the cover), filters on `cell IN (cover)` through the index, then
+keeps the rows whose exact great-circle distance is within the radius. The same SQL runs on
+SQLite and PostgreSQL. Resolutions are chosen so that the cover stays under about 1.3 times the
+circle's area (docs/nearby.md has the figures).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import h3
+
+EARTH_RADIUS_M = 6_371_008.8
+RESOLUTIONS = (8, 9, 10, 11)
+
+# (radius below which, resolution): finer cells for small circles keep the rows read close to the
+# rows inside the circle; coarser cells for large circles keep the IN list short.
+_COVER_RESOLUTION = ((500, 11), (1200, 10), (3000, 9), (math.inf, 8))
+
+
+class InvalidLocation(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Point:
+    lat: float
+    lng: float
+
+    def __post_init__(self):
+        validate_point(self.lat, self.lng)
+
+
+@dataclass(frozen=True)
+class Cover:
+    resolution: int
+    cells: tuple[int, ...]
+
+    @property
+    def field(self) -> str:
+        return cell_field(self.resolution)
+
+
+def validate_point(lat, lng) -> None:
+    for name, value, bound in (("lat", lat, 90), ("lng", lng, 180)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidLocation(f"{name} must be a number")
+        if not math.isfinite(value) or not -bound <= value <= bound:
+            raise InvalidLocation(f"{name} must be between -{bound} and {bound}")
+
+
+def cell_field(resolution: int) -> str:
+    return f"cell_r{resolution}"
+
+
+def cell_of(lat: float, lng: float, resolution: int) -> int:
+    return h3.str_to_int(h3.latlng_to_cell(lat, lng, resolution))
+
+
+def cells_of(lat: float, lng: float) -> dict[str, int]:
+    """The indexed cell columns of a point, ready to set on a located model."""
+    return {cell_field(res): cell_of(lat, lng, res) for res in RESOLUTIONS}
+
+
+def cell_center(cell: int) -> Point:
+    lat, lng = h3.cell_to_latlng(h3.int_to_str(cell))
+    return Point(lat, lng)
+
+
+def cell_boundary(cell: int) -> list[tuple[float, float]]:
+    """The cell's outline as (lat, lng) pairs: what a map draws as the area."""
+    return [(round(lat, 6), round(lng, 6)) for lat, lng in h3.cell_to_boundary(h3.int_to_str(cell))]
+
+
+def is_valid_cell(cell: int, resolution: int) -> bool:
+    try:
+        text = h3.int_to_str(cell)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return h3.is_valid_cell(text) and h3.get_resolution(text) == resolution
+
+
+def distance_m(a: Point, b: Point) -> float:
+    """Haversine great-circle distance, the same formula the database evaluates."""
+    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
+    dphi = phi2 - phi1
+    dlmb = math.radians(b.lng) - math.radians(a.lng)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+
+
+def _bearing(a: Point, b: Point) -> float:
+    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
+    dlmb = math.radians(b.lng - a.lng)
+    y = math.sin(dlmb) * math.cos(phi2)
+    x = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlmb)
+    return math.atan2(y, x)
+
+
+def _project(origin: Point, lat: float, lng: float) -> tuple[float, float]:
+    """Azimuthal equidistant projection around the origin: exact distance from the origin at any
+    latitude and across the antimeridian, and close to true for short cell edges."""
+    p = Point(lat, lng)
+    d = distance_m(origin, p)
+    t = _bearing(origin, p)
+    return d * math.sin(t), d * math.cos(t)
+
+
+def _distance_to_outline(origin: Point, cell: str) -> float:
+    pts = [_project(origin, lat, lng) for lat, lng in h3.cell_to_boundary(cell)]
+    best = math.inf
+    for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
+        dx, dy = x2 - x1, y2 - y1
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, -(x1 * dx + y1 * dy) / length2))
+        best = min(best, math.hypot(x1 + t * dx, y1 + t * dy))
+    return best
+
+
+def cover_resolution(radius_m: float) -> int:
+    return next(res for limit, res in _COVER_RESOLUTION if radius_m < limit)
+
+
+# Largest centre-to-vertex distance of any cell at a resolution, with room to spare (pentagons and
+# the most distorted hexagons are about 1.3 times the average edge).
+def _circumradius_m(resolution: int) -> float:
+    return 1.5 * h3.average_hexagon_edge_length(resolution, "m")
+
+
+def cover_circle(origin: Point, radius_m: float) -> Cover:
+    """The cells of the chosen resolution that overlap the circle.
+
+    Cells whose centre is well inside are taken at once, cells whose centre is too far to touch are
+    dropped, and only the ring between is tested edge by edge. A small tolerance keeps the test
+    conservative: a cell may be read needlessly, never missed.
+    """
+    res = cover_resolution(radius_m)
+    circum = _circumradius_m(res)
+    edge = h3.average_hexagon_edge_length(res, "m")
+    tolerance = 1.0 + radius_m * 1e-4
+    origin_cell = h3.latlng_to_cell(origin.lat, origin.lng, res)
+    # Each ring of the grid disk moves centres out by at least ~1.5 of the smallest edges, which are
+    # no shorter than 0.7 of the average: one average edge per ring is a safe bound.
+    k = math.ceil((radius_m + circum) / edge) + 1
+    cells = []
+    for cell in h3.grid_disk(origin_cell, k):
+        lat, lng = h3.cell_to_latlng(cell)
+        d = distance_m(origin, Point(lat, lng))
+        if cell == origin_cell or d <= radius_m:
+            cells.append(cell)
+        elif d - circum > radius_m + tolerance:
+            continue
+        elif _distance_to_outline(origin, cell) <= radius_m + tolerance:
+            cells.append(cell)
+    return Cover(resolution=res, cells=tuple(sorted(h3.str_to_int(c) for c in cells)))
+
+
+def snap_to_cell_center(lat: float, lng: float, resolution: int) -> Point:
+    """Where a point is kept when only its area may be kept: the centre of its cell."""
+    return cell_center(cell_of(lat, lng, resolution))
+
+
+# Steps in which a distance to a resident (or anything placed only by its area) is shown.
+COARSE_STEPS_M = (250, 500, 1000, 1500, 2000, 3000, 5000, 10_000)
+
+
+def coarse_distance_m(meters: float) -> int:
+    """Rounds a distance up to a coarse step, so repeated queries cannot pin a home down."""
+    for step in COARSE_STEPS_M:
+        if meters <= step:
+            return step
+    return int(math.ceil(meters / 5000.0) * 5000)
