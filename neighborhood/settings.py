@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.nearby",
     "apps.accounts",
+    "apps.shops",
+    "apps.market",
+    "apps.chat",
 ]
 
 MIDDLEWARE = [

@@ -8,11 +8,17 @@ from apps.core import views as core_views
 
 api_patterns = [
     path("", include("apps.accounts.api_urls")),
+    path("", include("apps.shops.api_urls")),
+    path("", include("apps.market.api_urls")),
+    path("", include("apps.chat.api_urls")),
 ]
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("accounts/", include("apps.accounts.urls")),
+    path("shops/", include("apps.shops.urls")),
+    path("market/", include("apps.market.urls")),
+    path("chat/", include("apps.chat.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("api/auth/", include("rest_framework.urls")),

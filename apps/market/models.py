@@ -1,0 +1,67 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.nearby.models import Located, located_indexes
+from apps.shops.categories import Category
+
+
+class Stall(Located):
+    """A time-limited market post by a shop or a resident.
+
+    A shop's stall is at the shop's exact point; a resident's stall carries only the centre of the
+    resident's home cell (`location_is_exact` False), never a point of its own.
+    """
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("For sale")
+        FREE = "free", _("Free")
+        WANTED = "wanted", _("Wanted")
+        SERVICE = "service", _("Service or help")
+        EVENT = "event", _("Event")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESERVED = "reserved", _("Reserved")
+        CLOSED = "closed", _("Closed")
+        EXPIRED = "expired", _("Expired")
+        HIDDEN = "hidden", _("Hidden by moderation")
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stalls")
+    shop = models.ForeignKey("shops.Shop", null=True, blank=True, on_delete=models.CASCADE, related_name="stalls")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.OTHER)
+    title = models.CharField(_("title"), max_length=80)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    location_is_exact = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(_("posted at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    MAX_PRICE = Decimal("1000000")
+
+    class Meta:
+        verbose_name = _("stall")
+        verbose_name_plural = _("stalls")
+        # The feed reads open, unexpired stalls of the cells around a resident: (cell, status,
+        # expires_at) narrows to exactly those through the index, lat/lng make it covering.
+        indexes = [*located_indexes("stall", "status", "expires_at"), models.Index(fields=["seller", "-created_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class StallPhoto(models.Model):
+    stall = models.ForeignKey(Stall, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="stalls/")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
