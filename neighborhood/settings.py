@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.shops",
     "apps.market",
     "apps.chat",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.site",
+                "apps.notifications.context_processors.bell",
             ],
         },
     },

@@ -11,6 +11,7 @@ api_patterns = [
     path("", include("apps.shops.api_urls")),
     path("", include("apps.market.api_urls")),
     path("", include("apps.chat.api_urls")),
+    path("", include("apps.notifications.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("shops/", include("apps.shops.urls")),
     path("market/", include("apps.market.urls")),
     path("chat/", include("apps.chat.urls")),
+    path("notifications/", include("apps.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("api/auth/", include("rest_framework.urls")),

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("notifications/", api.NotificationListApi.as_view(), name="api-notifications"),
+    path("notifications/unread/", api.NotificationUnreadApi.as_view(), name="api-notifications-unread"),
+    path("notifications/<int:pk>/read/", api.NotificationReadApi.as_view(), name="api-notification-read"),
+    path("notifications/read-all/", api.NotificationReadAllApi.as_view(), name="api-notifications-read-all"),
+]

@@ -1,0 +1,82 @@
+import pytest
+from django.urls import reverse
+
+from apps.notifications import services
+from apps.notifications.kinds import Kind
+from apps.notifications.models import Notification
+from tests.accounts.factories import ResidentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _send(resident, **params):
+    return services.notification_send(
+        recipient_id=resident.pk,
+        kind=Kind.STALL_FROM_FOLLOWED_SHOP,
+        params={"shop": "老王水果", "title": "Fresh lychees", **params},
+        url="/",
+    )
+
+
+def test_text_is_rendered_in_the_readers_language():
+    r = ResidentFactory()
+    n = _send(r)
+    assert n.text == "老王水果 has a new stall: Fresh lychees"
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError):
+        services.notification_send(recipient_id=ResidentFactory().pk, kind="nonsense")
+
+
+def test_mark_read_is_only_for_the_recipient():
+    owner, other = ResidentFactory(), ResidentFactory()
+    n = _send(owner)
+    with pytest.raises(services.NotificationNotFound):
+        services.notification_mark_read(resident=other, notification_id=n.pk)
+    services.notification_mark_read(resident=owner, notification_id=n.pk)
+    n.refresh_from_db()
+    assert n.read_at is not None
+
+
+def test_send_many_once_per_recipient():
+    a, b = ResidentFactory(), ResidentFactory()
+    assert services.notification_send_many(recipient_ids=[a.pk, b.pk, a.pk], kind=Kind.RESIDENCY) == 2
+    assert Notification.objects.count() == 2
+
+
+def test_api_list_unread_and_read_all(api_client):
+    r, other = ResidentFactory(), ResidentFactory()
+    _send(r)
+    _send(r)
+    foreign = _send(other)
+    api_client.force_authenticate(r)
+    body = api_client.get("/api/notifications/").json()
+    assert len(body["results"]) == 2
+    assert api_client.get("/api/notifications/unread/").json() == {"unread": 2}
+    assert api_client.post(f"/api/notifications/{foreign.pk}/read/").status_code == 404
+    assert api_client.post("/api/notifications/read-all/").json() == {"unread": 0}
+    foreign.refresh_from_db()
+    assert foreign.read_at is None
+
+
+def test_api_needs_login(api_client):
+    assert api_client.get("/api/notifications/").status_code == 403
+
+
+def test_bell_and_page(client):
+    r = ResidentFactory()
+    n = _send(r)
+    client.force_login(r)
+    html = client.get(reverse("notifications:list")).content.decode()
+    assert "Fresh lychees" in html and 'data-testid="unread-count">1<' in html
+    resp = client.post(reverse("notifications:open", args=[n.pk]))
+    assert resp.status_code == 302
+    assert 'data-testid="unread-count"' not in client.get(reverse("notifications:list")).content.decode()
+
+
+def test_open_refuses_offsite_redirects(client):
+    r = ResidentFactory()
+    n = services.notification_send(recipient_id=r.pk, kind=Kind.RESIDENCY, url="https://evil.example/")
+    client.force_login(r)
+    assert client.post(reverse("notifications:open", args=[n.pk])).url == reverse("notifications:list")
