@@ -123,7 +123,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "stalls-expire": {"task": "apps.market.tasks.stalls_expire", "schedule": 300.0},
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.Resident"
@@ -196,6 +198,8 @@ JIEFANG_HOME_RESOLUTION = 9
 JIEFANG_RADIUS_MIN_M = 200
 JIEFANG_RADIUS_MAX_M = 5000
 JIEFANG_RADIUS_DEFAULT_M = 1000
+# Where visitors who are not logged in (and have not shared a position) are shown the market.
+JIEFANG_DEFAULT_CENTER = tuple(env.list("JIEFANG_DEFAULT_CENTER", cast=float, default=[31.2235, 121.4460]))
 JIEFANG_TILE_URL = env.str("JIEFANG_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 JIEFANG_TILE_ATTRIBUTION = env.str("JIEFANG_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 JIEFANG_IMAGE_MAX_BYTES = 5 * 1024 * 1024

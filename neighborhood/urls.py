@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from apps.core import views as core_views
+from apps.market import views as market_views
 
 api_patterns = [
     path("", include("apps.accounts.api_urls")),
@@ -15,7 +15,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", market_views.feed, name="home"),
     path("accounts/", include("apps.accounts.urls")),
     path("shops/", include("apps.shops.urls")),
     path("market/", include("apps.market.urls")),

@@ -35,6 +35,8 @@ class Resident(AbstractUser, Located):
         ],
     )
 
+    feed_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     REQUIRED_FIELDS = ["email", "display_name"]
 
     class Meta:

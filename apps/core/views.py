@@ -29,15 +29,3 @@ def bad_request(request, exception=None):
     if _wants_json(request):
         return JsonResponse({"detail": _("Bad request."), "code": "bad_request"}, status=400)
     return render(request, "400.html", status=400)
-
-
-def home(request):
-    """The front door: the visitor's welcome, or the resident's own area until the feed takes over."""
-    from apps.accounts.selectors import residents_nearby
-
-    context = {}
-    user = request.user
-    if user.is_authenticated and user.point:
-        context["area"] = user.home_area
-        context["neighbours_nearby"] = residents_nearby(origin=user.point, radius_m=user.radius_m, exclude=user).count()
-    return render(request, "home.html", context)

@@ -42,6 +42,9 @@ class Stall(Located):
     expires_at = models.DateTimeField(_("expires at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     location_is_exact = models.BooleanField(default=False, editable=False)
+    # When the stall was published or last renewed, as days since the Unix epoch: the feed ranks by
+    # km + days of age, and a plain number keeps that formula the same SQL on SQLite and PostgreSQL.
+    fresh_days = models.FloatField(default=0, editable=False)
     created_at = models.DateTimeField(_("posted at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

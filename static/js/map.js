@@ -35,6 +35,36 @@
     if (area) drawArea(m, null, area);
   }
 
+  var feedMapEl = document.querySelector("[data-feed-map]");
+  if (feedMapEl) {
+    var origin = readJson("map-origin") || DEFAULT_CENTER;
+    var fm = makeMap(feedMapEl, origin, 15);
+    var bounds = [];
+    var mine = readJson("home-area");
+    if (mine) {
+      var own = L.polygon(mine, { color: "#1d4ed8", weight: 2, fillOpacity: 0.1, dashArray: "4" }).addTo(fm);
+      bounds.push(own.getBounds());
+    }
+    (readJson("feed-markers") || []).forEach(function (m) {
+      var layer;
+      if (m.point) {
+        layer = L.circleMarker(m.point, { radius: 8, color: "#c2410c", fillOpacity: 0.8 });
+      } else {
+        layer = L.polygon(m.area, { color: "#15803d", weight: 1, fillOpacity: 0.25 });
+      }
+      var link = document.createElement("a");
+      link.href = m.url;
+      link.textContent = m.title;
+      layer.bindPopup(link).addTo(fm);
+      bounds.push(layer.getBounds ? layer.getBounds() : L.latLngBounds([m.point, m.point]));
+    });
+    if (bounds.length) {
+      var all = bounds[0];
+      bounds.slice(1).forEach(function (b) { all.extend(b); });
+      fm.fitBounds(all, { maxZoom: 16, padding: [20, 20] });
+    }
+  }
+
   var pickerEl = document.querySelector("[data-home-picker]");
   if (!pickerEl) return;
   var form = document.getElementById("home-form");

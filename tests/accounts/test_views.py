@@ -58,7 +58,7 @@ def test_home_form_keeps_only_the_area(client):
 def test_home_page_shows_the_area_not_a_point(client):
     r = ResidentFactory(home=JINGAN)
     client.force_login(r)
-    html = client.get(reverse("home")).content.decode()
+    html = client.get(reverse("market:map")).content.decode()
     assert 'id="home-area"' in html
     assert str(JINGAN.lat) not in html
 

@@ -1,0 +1,171 @@
+"""Reads of the market: the nearby feed, one stall, a seller's stalls."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
+from django.http import Http404
+from django.utils import timezone
+
+from apps.nearby import geo
+from apps.nearby.selectors import InvalidCursor, located_within
+
+from .models import Stall, StallPhoto
+
+# The feed's ranking, lower first: kilometres away plus days since published (or renewed), so a
+# stall 1 km away posted now ranks with one next door posted yesterday. Documented in docs/feed.md.
+DAYS_WEIGHT = 1.0
+KM_WEIGHT = 1.0
+
+
+@dataclass
+class FeedFilters:
+    kind: str | None = None
+    category: str | None = None
+    free_only: bool = False
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    q: str = ""
+    seller: str | None = None  # "shops" | "neighbours" | None
+
+    def apply(self, qs: QuerySet) -> QuerySet:
+        if self.kind:
+            qs = qs.filter(kind=self.kind)
+        if self.category:
+            qs = qs.filter(category=self.category)
+        if self.free_only:
+            qs = qs.filter(kind=Stall.Kind.FREE)
+        if self.price_min is not None:
+            qs = qs.filter(price__gte=self.price_min)
+        if self.price_max is not None:
+            qs = qs.filter(price__lte=self.price_max)
+        if self.q:
+            qs = qs.filter(Q(title__icontains=self.q) | Q(description__icontains=self.q))
+        if self.seller == "shops":
+            qs = qs.filter(shop__isnull=False)
+        elif self.seller == "neighbours":
+            qs = qs.filter(shop__isnull=True)
+        return qs
+
+
+@dataclass
+class FeedPage:
+    items: list[Stall]
+    next_cursor: str | None
+    origin: geo.Point
+    radius_m: int
+    new_count: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def stalls_open(*, now: datetime | None = None) -> QuerySet:
+    """Open stalls not yet past their expiry: expired ones leave the feed at once, before the task runs."""
+    return Stall.objects.filter(status=Stall.Status.OPEN, expires_at__gt=now or timezone.now())
+
+
+def _with_cards(qs: QuerySet) -> QuerySet:
+    return qs.select_related("seller", "shop").prefetch_related(
+        Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")),
+        "shop__pledges",
+    )
+
+
+def _encode(score: float, pk: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([score, pk]).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[float, int]:
+    try:
+        score, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        score, pk = float(score), int(pk)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursor("cursor is not one this server gave out") from None
+    if not math.isfinite(score):
+        raise InvalidCursor("cursor is not one this server gave out")
+    return score, pk
+
+
+def stalls_feed(
+    *,
+    origin: geo.Point,
+    radius_m: int,
+    viewer=None,
+    filters: FeedFilters | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> FeedPage:
+    """Open stalls within the radius, best first by the documented blend of distance and freshness.
+
+    Visitors who are not logged in see shops' stalls only; residents' stalls are for neighbours.
+    """
+    now = now or timezone.now()
+    qs = stalls_open(now=now)
+    if viewer is None or not viewer.is_authenticated:
+        qs = qs.filter(shop__isnull=False)
+    if filters:
+        qs = filters.apply(qs)
+    qs = located_within(qs, origin=origin, radius_m=radius_m)
+    # km + days of age == km - fresh_days + (a constant for this query): rank by the first two.
+    rank = KM_WEIGHT * F("distance_m") / Value(1000.0, output_field=FloatField()) - DAYS_WEIGHT * F("fresh_days")
+    qs = qs.annotate(rank=rank).order_by("rank", "pk")
+    if cursor:
+        score, pk = _decode(cursor)
+        qs = qs.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
+    rows = list(_with_cards(qs)[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode(rows[-1].rank, rows[-1].pk)
+    seen = getattr(viewer, "feed_seen_at", None) if viewer is not None and viewer.is_authenticated else None
+    for stall in rows:
+        stall.is_new = seen is not None and stall.created_at > seen
+        stall.age_days = max(0.0, now.timestamp() / 86400.0 - stall.fresh_days)
+    return FeedPage(items=rows, next_cursor=next_cursor, origin=origin, radius_m=radius_m)
+
+
+def stall_shown_distance_m(stall: Stall) -> int | None:
+    """What a viewer is told: metres to a shop's stall, a coarse step to a resident's."""
+    d = getattr(stall, "distance_m", None)
+    if d is None:
+        return None
+    if stall.location_is_exact:
+        return int(round(d / 10.0) * 10)
+    return geo.coarse_distance_m(d)
+
+
+def stall_get_for_viewer(*, stall_id: int, viewer) -> Stall:
+    """One stall as a viewer may see it: hidden ones only for the seller and moderators; residents'
+    stalls only for logged-in neighbours (PermissionDenied sends a visitor to log in)."""
+    stall = _with_cards(Stall.objects.filter(pk=stall_id)).first()
+    if stall is None:
+        raise Http404
+    is_authenticated = viewer is not None and viewer.is_authenticated
+    if stall.status == Stall.Status.HIDDEN and not (
+        is_authenticated and (stall.seller_id == viewer.pk or viewer.is_staff)
+    ):
+        raise Http404
+    if stall.shop_id is None and not is_authenticated:
+        raise PermissionDenied
+    if is_authenticated and viewer.point is not None and stall.lat is not None:
+        stall.distance_m = geo.distance_m(viewer.point, stall.point)
+    return stall
+
+
+def stalls_of_seller(*, seller) -> QuerySet:
+    return _with_cards(Stall.objects.filter(Q(seller=seller) | Q(shop__owner=seller))).order_by("-created_at")
+
+
+def stalls_new_since(*, origin: geo.Point, radius_m: int, since: datetime | None, viewer) -> int:
+    if since is None:
+        return 0
+    qs = stalls_open().filter(created_at__gt=since).exclude(seller=viewer)
+    return located_within(qs, origin=origin, radius_m=radius_m).count()

@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import Resident
+from apps.core.errors import DomainError, NotAllowed
+from apps.core.images import image_clean
+from apps.shops.models import Shop
+
+from .models import Stall, StallPhoto
+from .prohibited import prohibited_reason
+
+MAX_PHOTOS = 6
+MAX_DAYS = 30
+SHOP_DEFAULT = timedelta(hours=24)
+RESIDENT_DEFAULT = timedelta(days=7)
+
+
+class StallInvalid(DomainError):
+    code = "invalid_stall"
+
+
+class StallProhibited(DomainError):
+    code = "prohibited"
+
+
+class StallNotEditable(DomainError):
+    code = "not_editable"
+    status_code = 409
+
+
+def epoch_days(moment: datetime) -> float:
+    return moment.timestamp() / 86400.0
+
+
+def stall_can_manage(*, stall: Stall, actor) -> bool:
+    if stall.seller_id == actor.pk:
+        return True
+    if stall.shop_id is not None:
+        shop = stall.shop
+        return shop.owner_id == actor.pk or shop.staff.filter(pk=actor.pk).exists()
+    return False
+
+
+def _shop_for_seller(shop: Shop, seller) -> Shop:
+    if shop.owner_id != seller.pk and not shop.staff.filter(pk=seller.pk).exists():
+        raise NotAllowed(_("Only the shop's owner and staff can post its stalls."), field="shop")
+    if shop.suspended_until and shop.suspended_until > timezone.now():
+        raise NotAllowed(_("This shop is suspended and cannot post stalls for now."), field="shop")
+    if shop.lat is None:
+        raise StallInvalid(_("The shop has no location yet."), field="shop")
+    return shop
+
+
+def _clean_price(kind: str, price) -> Decimal | None:
+    if price in (None, ""):
+        if kind == Stall.Kind.SALE:
+            raise StallInvalid(_("Something for sale needs a price."), field="price")
+        return None
+    if kind == Stall.Kind.FREE:
+        raise StallInvalid(_("A free stall has no price."), field="price")
+    try:
+        value = Decimal(str(price))
+    except (InvalidOperation, ValueError):
+        raise StallInvalid(_("The price must be a number."), field="price") from None
+    if not value.is_finite() or value < 0:
+        raise StallInvalid(_("The price cannot be negative."), field="price")
+    if value >= Stall.MAX_PRICE:
+        raise StallInvalid(_("That price is too high for a neighbourhood market."), field="price")
+    if value != value.quantize(Decimal("0.01")):
+        raise StallInvalid(_("Prices have at most two decimals."), field="price")
+    return value
+
+
+def _clean_expiry(expires_at: datetime | None, default: timedelta, now: datetime) -> datetime:
+    if expires_at is None:
+        return now + default
+    if timezone.is_naive(expires_at):
+        raise StallInvalid(_("The expiry needs a time zone."), field="expires_at")
+    if expires_at <= now:
+        raise StallInvalid(_("The expiry must be in the future."), field="expires_at")
+    if expires_at > now + timedelta(days=MAX_DAYS):
+        raise StallInvalid(_("A stall can stay up for at most 30 days."), field="expires_at")
+    return expires_at
+
+
+def _check_content(*, kind: str, title: str, description: str, starts_at, now) -> None:
+    if not title.strip():
+        raise StallInvalid(_("A stall needs a title."), field="title")
+    reason = prohibited_reason(title, description)
+    if reason:
+        raise StallProhibited(str(reason), field="title")
+    if kind == Stall.Kind.EVENT:
+        if starts_at is None:
+            raise StallInvalid(_("An event needs a start time."), field="starts_at")
+        if starts_at <= now:
+            raise StallInvalid(_("The event must start in the future."), field="starts_at")
+    elif starts_at is not None:
+        raise StallInvalid(_("Only events have a start time."), field="starts_at")
+
+
+def _clean_photos(photos: Sequence, existing: int = 0) -> list:
+    if existing + len(photos) > MAX_PHOTOS:
+        raise StallInvalid(_("A stall can have at most 6 photos."), field="photos")
+    return [image_clean(p, field="photos") for p in photos]
+
+
+@transaction.atomic
+def stall_publish(
+    *,
+    seller,
+    kind: str,
+    title: str,
+    description: str = "",
+    category: str = "other",
+    price=None,
+    currency: str = "CNY",
+    quantity: int = 1,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    shop: Shop | None = None,
+    photos: Sequence = (),
+) -> Stall:
+    now = timezone.now()
+    if kind not in Stall.Kind.values:
+        raise StallInvalid(_("Unknown kind of stall."), field="kind")
+    _check_content(kind=kind, title=title, description=description, starts_at=starts_at, now=now)
+    stall = Stall(
+        seller=seller,
+        kind=kind,
+        category=category,
+        title=title.strip(),
+        description=description.strip(),
+        price=_clean_price(kind, price),
+        currency=currency,
+        quantity=quantity,
+        starts_at=starts_at,
+        fresh_days=epoch_days(now),
+    )
+    if shop is not None:
+        shop = _shop_for_seller(shop, seller)
+        stall.shop = shop
+        stall.place_at(shop.point)
+        stall.location_is_exact = True
+        stall.expires_at = _clean_expiry(expires_at, SHOP_DEFAULT, now)
+    else:
+        if seller.home_cell is None:
+            raise StallInvalid(_("Choose your home area before posting a stall."), field="home")
+        stall.place_at(seller.point)  # the centre of the home cell, never a point of its own
+        stall.expires_at = _clean_expiry(expires_at, RESIDENT_DEFAULT, now)
+    cleaned = _clean_photos(photos)
+    stall.full_clean()
+    stall.save()
+    for position, image in enumerate(cleaned):
+        photo = StallPhoto(stall=stall, position=position)
+        photo.image.save(image.name, image, save=True)
+    if shop is not None:
+        from .tasks import stall_notify_followers
+
+        transaction.on_commit(lambda: stall_notify_followers.delay(stall.pk))
+    return stall
+
+
+EDITABLE_STATUSES = (Stall.Status.OPEN, Stall.Status.RESERVED)
+
+
+def _managed(stall: Stall, actor) -> Stall:
+    stall = Stall.objects.select_for_update().get(pk=stall.pk)
+    if not stall_can_manage(stall=stall, actor=actor):
+        raise NotAllowed(_("Only the seller can change this stall."))
+    return stall
+
+
+@transaction.atomic
+def stall_update(
+    *,
+    stall: Stall,
+    actor,
+    title: str | None = None,
+    description: str | None = None,
+    category: str | None = None,
+    price=...,
+    quantity: int | None = None,
+    starts_at=...,
+    expires_at: datetime | None = None,
+) -> Stall:
+    stall = _managed(stall, actor)
+    if stall.status not in EDITABLE_STATUSES:
+        raise StallNotEditable(_("Only open or reserved stalls can be edited; renew it first."))
+    now = timezone.now()
+    if title is not None:
+        stall.title = title.strip()
+    if description is not None:
+        stall.description = description.strip()
+    if category is not None:
+        stall.category = category
+    if price is not ...:
+        stall.price = _clean_price(stall.kind, price)
+    if quantity is not None:
+        stall.quantity = quantity
+    if starts_at is not ...:
+        stall.starts_at = starts_at
+    _check_content(
+        kind=stall.kind, title=stall.title, description=stall.description, starts_at=stall.starts_at, now=now
+    )
+    if expires_at is not None:
+        stall.expires_at = _clean_expiry(expires_at, RESIDENT_DEFAULT, now)
+    stall.full_clean()
+    stall.save()
+    return stall
+
+
+def _set_status(stall: Stall, actor, status: str, allowed_from: tuple) -> Stall:
+    stall = _managed(stall, actor)
+    if stall.status not in allowed_from:
+        raise StallNotEditable(
+            _("This stall is %(status)s and cannot be changed that way.") % {"status": stall.get_status_display()}
+        )
+    stall.status = status
+    stall.save(update_fields=["status", "updated_at"])
+    return stall
+
+
+@transaction.atomic
+def stall_reserve(*, stall: Stall, actor) -> Stall:
+    return _set_status(stall, actor, Stall.Status.RESERVED, (Stall.Status.OPEN,))
+
+
+@transaction.atomic
+def stall_reopen(*, stall: Stall, actor) -> Stall:
+    return _set_status(stall, actor, Stall.Status.OPEN, (Stall.Status.RESERVED,))
+
+
+@transaction.atomic
+def stall_close(*, stall: Stall, actor) -> Stall:
+    return _set_status(stall, actor, Stall.Status.CLOSED, (Stall.Status.OPEN, Stall.Status.RESERVED))
+
+
+@transaction.atomic
+def stall_renew(*, stall: Stall, actor, expires_at: datetime | None = None) -> Stall:
+    """Puts an open, reserved or expired stall up again: new expiry, fresh again in the feed."""
+    stall = _managed(stall, actor)
+    if stall.status not in (*EDITABLE_STATUSES, Stall.Status.EXPIRED):
+        raise StallNotEditable(_("Closed or hidden stalls cannot be renewed."))
+    now = timezone.now()
+    default = SHOP_DEFAULT if stall.shop_id else RESIDENT_DEFAULT
+    stall.expires_at = _clean_expiry(expires_at, default, now)
+    if stall.status == Stall.Status.EXPIRED:
+        stall.status = Stall.Status.OPEN
+    stall.fresh_days = epoch_days(now)
+    stall.save(update_fields=["expires_at", "status", "fresh_days", "updated_at"])
+    return stall
+
+
+@transaction.atomic
+def stall_photos_add(*, stall: Stall, actor, photos: Sequence) -> list[StallPhoto]:
+    stall = _managed(stall, actor)
+    existing = stall.photos.count()
+    cleaned = _clean_photos(photos, existing=existing)
+    added = []
+    for offset, image in enumerate(cleaned):
+        photo = StallPhoto(stall=stall, position=existing + offset)
+        photo.image.save(image.name, image, save=True)
+        added.append(photo)
+    return added
+
+
+@transaction.atomic
+def stall_photo_remove(*, stall: Stall, actor, photo_id: int) -> None:
+    stall = _managed(stall, actor)
+    photo = stall.photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise StallInvalid(_("No such photo on this stall."), field="photo")
+    name, storage = photo.image.name, photo.image.storage
+    photo.delete()
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+def stalls_expire_due(*, now: datetime | None = None) -> int:
+    """Marks stalls past their expiry as expired. A conditional update: safe to run twice or at once."""
+    now = now or timezone.now()
+    return Stall.objects.filter(
+        Q(status=Stall.Status.OPEN) | Q(status=Stall.Status.RESERVED), expires_at__lte=now
+    ).update(status=Stall.Status.EXPIRED, updated_at=now)
+
+
+@transaction.atomic
+def resident_feed_seen(*, resident, at: datetime | None = None) -> None:
+    Resident.objects.filter(pk=resident.pk).update(feed_seen_at=at or timezone.now())

@@ -1,0 +1,59 @@
+from django import template
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from apps.market.selectors import stall_shown_distance_m
+
+register = template.Library()
+
+
+@register.simple_tag
+def shown_distance(stall) -> str:
+    """ "350 m away" for a shop's stall; "within about 500 m" for a neighbour's (coarse on purpose)."""
+    d = stall_shown_distance_m(stall)
+    if d is None:
+        return ""
+    text = f"{d / 1000:.1f} km" if d >= 1000 else f"{d} m"
+    if stall.location_is_exact:
+        return _("%(d)s away") % {"d": text}
+    return _("within about %(d)s") % {"d": text}
+
+
+def _pledge_entry(pledge):
+    try:
+        from apps.shops import pledges as catalogue
+    except ImportError:  # the catalogue ships with the shops app
+        return None
+    describe = getattr(catalogue, "describe", None)
+    return describe(pledge) if describe else None
+
+
+@register.simple_tag
+def pledge_label(pledge) -> str:
+    entry = _pledge_entry(pledge)
+    if entry and entry.get("label"):
+        return str(entry["label"])
+    return pledge.kind.replace("_", " ").capitalize()
+
+
+@register.simple_tag
+def pledge_terms(pledge) -> str:
+    entry = _pledge_entry(pledge)
+    if entry and entry.get("terms"):
+        return str(entry["terms"])
+    return ", ".join(f"{k}: {v}" for k, v in pledge.terms.items())
+
+
+@register.simple_tag(takes_context=True)
+def stall_action(context, stall, action: str, label: str) -> str:
+    request = context["request"]
+    return format_html(
+        '<form method="post" action="{}" class="inline"><input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button type="submit" class="button small secondary" data-testid="stall-{}">{}</button></form>',
+        reverse("market:stall_status", args=[stall.pk, action]),
+        get_token(request),
+        action,
+        label,
+    )

@@ -1,0 +1,218 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.accounts.selectors import snap_near_me_now
+from apps.core.errors import DomainError
+from apps.nearby import geo
+from apps.nearby.selectors import InvalidCursor
+from apps.shops.models import Shop
+
+from . import selectors, services
+from .forms import FeedFilterForm, StallEditForm, StallForm
+from .models import Stall
+
+
+def _feed_context(request):
+    """Shared by the list and the map: the same filters give the same stalls."""
+    user = request.user
+    form = FeedFilterForm(request.GET or None)
+    filters = selectors.FeedFilters()
+    origin = user.point if user.is_authenticated and user.point else geo.Point(*settings.JIEFANG_DEFAULT_CENTER)
+    radius = user.radius_m if user.is_authenticated else settings.JIEFANG_RADIUS_DEFAULT_M
+    near_me_now = False
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        filters = selectors.FeedFilters(
+            kind=d.get("kind") or None,
+            category=d.get("category") or None,
+            free_only=d.get("free") or False,
+            price_min=d.get("price_min"),
+            price_max=d.get("price_max"),
+            q=(d.get("q") or "").strip(),
+            seller=d.get("seller") or None,
+        )
+        radius = d.get("radius_m") or radius
+        if d.get("lat") is not None:
+            origin = snap_near_me_now(lat=d["lat"], lng=d["lng"])
+            near_me_now = True
+    elif form.is_bound:
+        return {"form": form, "page": None, "radius_m": radius, "near_me_now": False}
+    try:
+        page = selectors.stalls_feed(
+            origin=origin, radius_m=radius, viewer=user, filters=filters, cursor=request.GET.get("cursor"), limit=20
+        )
+    except InvalidCursor:
+        page = selectors.stalls_feed(origin=origin, radius_m=radius, viewer=user, filters=filters, limit=20)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    return {
+        "form": form,
+        "page": page,
+        "radius_m": radius,
+        "near_me_now": near_me_now,
+        "query": query.urlencode(),
+        "area": user.home_area if user.is_authenticated else None,
+    }
+
+
+def feed(request):
+    """The home page: the nearby feed for a resident with a home; a welcome and shops' stalls otherwise."""
+    user = request.user
+    if user.is_authenticated and not user.has_home:
+        return render(request, "market/choose_home.html")
+    context = _feed_context(request)
+    if user.is_authenticated and context["page"] is not None and not request.GET.get("cursor"):
+        context["new_since"] = selectors.stalls_new_since(
+            origin=user.point, radius_m=context["radius_m"], since=user.feed_seen_at, viewer=user
+        )
+        services.resident_feed_seen(resident=user)
+    if request.headers.get("HX-Request"):
+        return render(request, "market/_feed_page.html", context)
+    return render(request, "market/feed.html", context)
+
+
+def feed_map(request):
+    context = _feed_context(request)
+    if context["page"] is not None:
+        context["markers"] = [_marker(stall) for stall in context["page"].items]
+        context["map_origin"] = [context["page"].origin.lat, context["page"].origin.lng]
+    return render(request, "market/map.html", context)
+
+
+def _marker(stall: Stall) -> dict:
+    marker = {"id": stall.pk, "title": stall.title, "url": f"/market/stalls/{stall.pk}/"}
+    if stall.location_is_exact:
+        marker["point"] = [stall.lat, stall.lng]
+    else:
+        cell = geo.cell_of(stall.lat, stall.lng, settings.JIEFANG_HOME_RESOLUTION)
+        marker["area"] = geo.cell_boundary(cell)
+    return marker
+
+
+def stall_detail(request, pk: int):
+    try:
+        stall = selectors.stall_get_for_viewer(stall_id=pk, viewer=request.user)
+    except PermissionDenied:
+        return redirect_to_login(request.get_full_path())
+    can_manage = request.user.is_authenticated and services.stall_can_manage(stall=stall, actor=request.user)
+    return render(
+        request,
+        "market/stall_detail.html",
+        {
+            "stall": stall,
+            "can_manage": can_manage,
+            "shown_distance_m": selectors.stall_shown_distance_m(stall),
+            "area": None
+            if stall.location_is_exact
+            else geo.cell_boundary(geo.cell_of(stall.lat, stall.lng, settings.JIEFANG_HOME_RESOLUTION)),
+        },
+    )
+
+
+def _my_shops(user):
+    return list(Shop.objects.filter(owner=user)) + list(user.staffed_shops.exclude(owner=user))
+
+
+@login_required
+def stall_create(request):
+    shops = _my_shops(request.user)
+    form = StallForm(request.POST or None, request.FILES or None, shops=shops)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        shop = next((s for s in shops if s.pk == d.get("shop")), None)
+        try:
+            stall = services.stall_publish(
+                seller=request.user,
+                shop=shop,
+                kind=d["kind"],
+                title=d["title"],
+                description=d["description"],
+                category=d["category"],
+                price=d["price"],
+                quantity=d["quantity"],
+                starts_at=d["starts_at"],
+                expires_at=form.expires_at(),
+                photos=d["photos"],
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Your stall is up. Neighbours nearby can see it now."))
+            return redirect("market:stall_detail", pk=stall.pk)
+    return render(request, "market/stall_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def stall_edit(request, pk: int):
+    stall = get_object_or_404(Stall, pk=pk)
+    if not services.stall_can_manage(stall=stall, actor=request.user):
+        raise PermissionDenied
+    form = StallEditForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={
+            "title": stall.title,
+            "description": stall.description,
+            "category": stall.category,
+            "price": stall.price,
+            "quantity": stall.quantity,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.stall_update(
+                stall=stall,
+                actor=request.user,
+                title=d["title"],
+                description=d["description"],
+                category=d["category"],
+                price=d["price"],
+                quantity=d["quantity"],
+            )
+            if d["photos"]:
+                services.stall_photos_add(stall=stall, actor=request.user, photos=d["photos"])
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("market:stall_detail", pk=stall.pk)
+    return render(request, "market/stall_form.html", {"form": form, "stall": stall, "creating": False})
+
+
+STATUS_ACTIONS = {
+    "reserve": (services.stall_reserve, _("Marked as reserved.")),
+    "reopen": (services.stall_reopen, _("Open again.")),
+    "close": (services.stall_close, _("Closed.")),
+    "renew": (services.stall_renew, _("Renewed: it is fresh in the feed again.")),
+}
+
+
+@login_required
+@require_POST
+def stall_status(request, pk: int, action: str):
+    if action not in STATUS_ACTIONS:
+        raise Http404
+    stall = get_object_or_404(Stall, pk=pk)
+    service, done = STATUS_ACTIONS[action]
+    try:
+        service(stall=stall, actor=request.user)
+    except DomainError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied from None
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("market:stall_detail", pk=pk)
+
+
+@login_required
+def my_stalls(request):
+    return render(request, "market/my_stalls.html", {"stalls": selectors.stalls_of_seller(seller=request.user)[:100]})

@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from apps.market import selectors
+from apps.market.models import Stall
+from apps.nearby import geo
+from apps.nearby.selectors import InvalidCursor
+from tests.accounts.factories import JINGAN, ResidentFactory
+from tests.market.factories import make_shop, publish
+
+pytestmark = pytest.mark.django_db
+
+NORTH_600M = geo.Point(JINGAN.lat + 0.0054, JINGAN.lng)
+FAR = geo.Point(JINGAN.lat + 0.03, JINGAN.lng)  # ~3.3 km
+
+
+def feed(viewer, **kwargs):
+    kwargs.setdefault("origin", viewer.point if getattr(viewer, "point", None) else JINGAN)
+    kwargs.setdefault("radius_m", 1000)
+    return selectors.stalls_feed(viewer=viewer, **kwargs)
+
+
+def test_feed_has_open_stalls_within_the_radius_only():
+    me = ResidentFactory(home=JINGAN)
+    near = publish(shop=make_shop(at=NORTH_600M), title="near")
+    publish(shop=make_shop(at=FAR), title="far")
+    closed = publish(shop=make_shop(at=NORTH_600M), title="closed")
+    Stall.objects.filter(pk=closed.pk).update(status="closed")
+    stale = publish(shop=make_shop(at=NORTH_600M), title="stale")
+    Stall.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(minutes=1))  # task not run yet
+    assert [s.title for s in feed(me).items] == [near.title]
+
+
+def test_ranking_blends_distance_and_freshness():
+    me = ResidentFactory(home=JINGAN)
+    close_old = publish(shop=make_shop(at=geo.Point(JINGAN.lat + 0.0009, JINGAN.lng)), title="close but 2 days old")
+    Stall.objects.filter(pk=close_old.pk).update(fresh_days=close_old.fresh_days - 2)
+    farther_new = publish(shop=make_shop(at=NORTH_600M), title="600 m, new")
+    assert [s.title for s in feed(me).items] == [farther_new.title, close_old.title]
+
+
+def test_filters():
+    me = ResidentFactory(home=JINGAN)
+    shop = make_shop(at=NORTH_600M)
+    publish(shop=shop, title="Apples", price="12", category="fruit_veg")
+    publish(shop=shop, title="Bread", price="25", category="bakery")
+    neighbour = ResidentFactory(home=JINGAN)
+    publish(neighbour, kind="free", title="Free books")
+    f = selectors.FeedFilters
+    assert {s.title for s in feed(me, filters=f(category="bakery")).items} == {"Bread"}
+    assert {s.title for s in feed(me, filters=f(free_only=True)).items} == {"Free books"}
+    assert {s.title for s in feed(me, filters=f(price_min=10, price_max=20)).items} == {"Apples"}
+    assert {s.title for s in feed(me, filters=f(q="appl")).items} == {"Apples"}
+    assert {s.title for s in feed(me, filters=f(seller="neighbours")).items} == {"Free books"}
+    assert {s.title for s in feed(me, filters=f(seller="shops")).items} == {"Apples", "Bread"}
+    assert {s.title for s in feed(me, filters=f(kind="free")).items} == {"Free books"}
+
+
+def test_visitors_see_shops_stalls_only():
+    shop_stall = publish(shop=make_shop(at=NORTH_600M))
+    publish(ResidentFactory(home=JINGAN), title="neighbour's")
+    items = feed(AnonymousUser(), origin=JINGAN).items
+    assert [s.pk for s in items] == [shop_stall.pk]
+
+
+def test_cursor_walks_the_feed_once():
+    me = ResidentFactory(home=JINGAN)
+    shop = make_shop(at=NORTH_600M)
+    made = {publish(shop=shop).pk for _ in range(7)}
+    seen, cursor = [], None
+    while True:
+        page = feed(me, cursor=cursor, limit=3)
+        seen += [s.pk for s in page.items]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    with pytest.raises(InvalidCursor):
+        feed(me, cursor="nonsense")
+
+
+def test_resident_distances_are_coarse_and_shop_distances_exact():
+    me = ResidentFactory(home=JINGAN)
+    shop_stall = publish(shop=make_shop(at=NORTH_600M))
+    neighbour_stall = publish(ResidentFactory(home=NORTH_600M))
+    by_pk = {s.pk: s for s in feed(me).items}
+    assert selectors.stall_shown_distance_m(by_pk[shop_stall.pk]) % 10 == 0
+    assert selectors.stall_shown_distance_m(by_pk[neighbour_stall.pk]) in geo.COARSE_STEPS_M
+
+
+def test_new_since_last_visit():
+    me = ResidentFactory(home=JINGAN)
+    publish(shop=make_shop(at=NORTH_600M))
+    assert selectors.stalls_new_since(origin=me.point, radius_m=1000, since=None, viewer=me) == 0
+    since = timezone.now() - timedelta(minutes=5)
+    assert selectors.stalls_new_since(origin=me.point, radius_m=1000, since=since, viewer=me) == 1
+    me.feed_seen_at = since
+    assert all(s.is_new for s in feed(me).items)
+
+
+def test_feed_query_count_is_bounded(django_assert_max_num_queries):
+    me = ResidentFactory(home=JINGAN)
+    for i in range(4):
+        shop = make_shop(at=NORTH_600M, pledges=["returns_7d"])
+        for _ in range(5):
+            publish(shop=shop, title=f"s{i}")
+    for _ in range(5):
+        publish(ResidentFactory(home=JINGAN))
+    with django_assert_max_num_queries(4):
+        page = feed(me, limit=25)
+        for s in page.items:
+            list(s.photos.all())
+            s.shop and list(s.shop.pledges.all())
+            s.seller.display_name
+    assert len(page.items) == 25

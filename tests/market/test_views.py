@@ -1,0 +1,113 @@
+import pytest
+from django.urls import reverse
+
+from apps.market.models import Stall
+from tests.accounts.factories import JINGAN, ResidentFactory
+from tests.market.factories import make_shop, photo, publish
+from tests.market.test_selectors import NORTH_600M
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_is_the_feed_for_a_resident(client):
+    me = ResidentFactory(home=JINGAN)
+    publish(shop=make_shop(at=NORTH_600M, name="老王水果"), title="Lychees")
+    client.force_login(me)
+    html = client.get(reverse("home")).content.decode()
+    assert "Lychees" in html and "老王水果" in html
+
+
+def test_home_asks_for_a_home_area_first(client):
+    client.force_login(ResidentFactory())
+    assert 'data-testid="choose-home"' in client.get(reverse("home")).content.decode()
+
+
+def test_visitor_sees_shops_only_and_is_sent_to_login_for_neighbours(client, settings):
+    settings.JIEFANG_DEFAULT_CENTER = (JINGAN.lat, JINGAN.lng)
+    shop_stall = publish(shop=make_shop(at=NORTH_600M), title="Tea eggs")
+    neighbour_stall = publish(ResidentFactory(home=JINGAN), title="Sofa")
+    html = client.get(reverse("home")).content.decode()
+    assert "Tea eggs" in html and "Sofa" not in html
+    assert client.get(reverse("market:stall_detail", args=[shop_stall.pk])).status_code == 200
+    resp = client.get(reverse("market:stall_detail", args=[neighbour_stall.pk]))
+    assert resp.status_code == 302 and "login" in resp.url
+
+
+def test_feed_page_query_count_is_bounded(client, django_assert_max_num_queries):
+    me = ResidentFactory(home=JINGAN)
+    for _ in range(3):
+        shop = make_shop(at=NORTH_600M, pledges=["returns_7d"])
+        for _ in range(8):
+            publish(shop=shop, photos=[photo()])
+    client.force_login(me)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("home")).status_code == 200
+
+
+def test_htmx_more_returns_the_next_page(client):
+    me = ResidentFactory(home=JINGAN)
+    shop = make_shop(at=NORTH_600M)
+    for i in range(25):
+        publish(shop=shop, title=f"item-{i}")
+    client.force_login(me)
+    first = client.get(reverse("home")).content.decode()
+    assert first.count('data-testid="stall-card"') == 20
+    cursor = first.split("cursor=", 1)[1].split('"', 1)[0]
+    more = client.get(reverse("home") + f"?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
+    assert more.count('data-testid="stall-card"') == 5 and "<html" not in more
+
+
+def test_bad_filters_show_form_errors(client):
+    client.force_login(ResidentFactory(home=JINGAN))
+    resp = client.get(reverse("home"), {"price_min": "10", "price_max": "1", "radius_m": "99999"})
+    assert resp.status_code == 200
+    assert {"price_max", "radius_m"} <= set(resp.context["form"].errors)
+
+
+def test_create_stall_with_photo_and_errors(client):
+    me = ResidentFactory(home=JINGAN)
+    client.force_login(me)
+    bad = client.post(
+        reverse("market:stall_create"), {"kind": "sale", "title": "Bike", "quantity": 1, "category": "other"}
+    )
+    assert bad.status_code == 200 and "price" in bad.context["form"].errors
+    ok = client.post(
+        reverse("market:stall_create"),
+        {"kind": "sale", "title": "Bike", "price": "150", "quantity": 1, "category": "other", "photos": [photo()]},
+    )
+    assert ok.status_code == 302
+    stall = Stall.objects.get()
+    assert stall.photos.count() == 1
+
+
+def test_shopkeeper_posts_as_the_shop(client):
+    shop = make_shop(at=NORTH_600M)
+    client.force_login(shop.owner)
+    client.post(
+        reverse("market:stall_create"),
+        {"kind": "sale", "title": "Bread", "price": "8", "quantity": 3, "category": "bakery", "shop": shop.pk},
+    )
+    assert Stall.objects.get().shop == shop
+
+
+def test_edit_and_status_buttons_only_for_the_seller(client):
+    stall = publish(title="Chair")
+    client.force_login(ResidentFactory(home=JINGAN))
+    assert client.get(reverse("market:stall_edit", args=[stall.pk])).status_code == 403
+    assert client.post(reverse("market:stall_status", args=[stall.pk, "close"])).status_code == 403
+    assert client.post(reverse("market:stall_status", args=[stall.pk, "explode"])).status_code == 404
+    client.force_login(stall.seller)
+    client.post(reverse("market:stall_status", args=[stall.pk, "reserve"]))
+    stall.refresh_from_db()
+    assert stall.status == "reserved"
+
+
+def test_map_shows_areas_for_neighbours_and_points_for_shops(client):
+    me = ResidentFactory(home=JINGAN)
+    publish(shop=make_shop(at=NORTH_600M), title="Shop thing")
+    publish(ResidentFactory(home=NORTH_600M), title="Neighbour thing")
+    client.force_login(me)
+    resp = client.get(reverse("market:map"))
+    markers = {m["title"]: m for m in resp.context["markers"]}
+    assert "point" in markers["Shop thing"] and "area" in markers["Neighbour thing"]
+    assert "point" not in markers["Neighbour thing"]
