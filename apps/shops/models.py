@@ -33,6 +33,7 @@ class Shop(Located):
         verbose_name = _("shop")
         verbose_name_plural = _("shops")
         indexes = located_indexes("shop")
+        permissions = [("verify_shop", _("Can verify a shop's business licence"))]
 
     def __str__(self):
         return self.name
@@ -75,13 +76,23 @@ class OpeningException(models.Model):
 
     class Meta:
         ordering = ["date"]
-        constraints = [models.UniqueConstraint(fields=["shop", "date"], name="one_exception_per_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "date"], name="one_exception_per_day"),
+            # Closed all day, or open between two times in the right order.
+            models.CheckConstraint(
+                condition=models.Q(closed=True, opens__isnull=True, closes__isnull=True)
+                | models.Q(closed=False, opens__isnull=False, closes__isnull=False, closes__gt=models.F("opens")),
+                name="exception_closed_or_hours",
+            ),
+        ]
 
 
 class ShopPledge(models.Model):
     """A promise from the fixed catalogue (apps/shops/pledges.py), with the shop's own terms.
 
     Kept, not deleted, when withdrawn: claims made under a pledge must still see its terms then.
+    Never edited either: new terms withdraw this row and take a new one, so a row id names one
+    promise exactly as it stood.
     """
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="pledges")
