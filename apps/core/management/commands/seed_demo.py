@@ -5,6 +5,7 @@ from django.db import transaction
 
 from apps.accounts import demo as accounts_demo
 from apps.accounts.models import Resident
+from apps.market import demo as market_demo
 
 
 class Command(BaseCommand):
@@ -24,7 +25,9 @@ class Command(BaseCommand):
             raise SystemExit(1)
         rng = random.Random(seed)
         with transaction.atomic():
-            accounts_demo.seed(rng)
+            accounts = accounts_demo.seed(rng)
+            shops = []
+            market_demo.seed(rng, accounts, shops)
         self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))
         self._print_accounts()
 
