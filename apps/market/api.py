@@ -13,6 +13,7 @@ from apps.core.errors import DomainError, NotAllowed
 from apps.nearby import geo
 from apps.shops.categories import Category
 from apps.shops.models import Shop
+from apps.shops.selectors import pledge_badges
 
 from . import selectors, services
 from .models import Stall
@@ -20,6 +21,7 @@ from .models import Stall
 
 class PledgeBadgeSerializer(serializers.Serializer):
     kind = serializers.CharField()
+    summary = serializers.CharField()
     terms = serializers.DictField()
 
 
@@ -31,7 +33,7 @@ class StallShopSerializer(serializers.Serializer):
 
     @extend_schema(responses=PledgeBadgeSerializer(many=True))
     def get_pledges(self, shop) -> list:
-        return [{"kind": p.kind, "terms": p.terms} for p in shop.pledges.all() if p.is_active]
+        return [{"kind": b.kind, "summary": b.summary, "terms": b.terms} for b in pledge_badges(shop=shop)]
 
 
 class StallSellerSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.nearby import geo
 from apps.nearby.selectors import InvalidCursor, located_within
+from apps.shops.selectors import active_pledges_prefetch
 
 from .models import Stall, StallPhoto
 
@@ -74,7 +75,7 @@ def stalls_open(*, now: datetime | None = None) -> QuerySet:
 def _with_cards(qs: QuerySet) -> QuerySet:
     return qs.select_related("seller", "shop").prefetch_related(
         Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")),
-        "shop__pledges",
+        active_pledges_prefetch("shop__"),
     )
 
 

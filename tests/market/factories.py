@@ -6,6 +6,7 @@ from PIL import Image
 
 from apps.market import services
 from apps.nearby import geo
+from apps.shops import pledges as pledge_catalogue
 from apps.shops.models import Shop, ShopPledge
 from tests.accounts.factories import JINGAN, ResidentFactory
 
@@ -26,7 +27,7 @@ def make_shop(*, owner=None, at: geo.Point = JINGAN, verified=False, pledges=(),
     shop.is_verified = verified
     shop.save()
     for kind in pledges:
-        ShopPledge.objects.create(shop=shop, kind=kind, terms={"days": 7})
+        ShopPledge.objects.create(shop=shop, kind=kind, terms=pledge_catalogue.kind_get(kind).default_terms())
     return shop
 
 

@@ -98,7 +98,7 @@ def test_anonymous_cannot_write(api_client):
 
 
 def test_feed_api_filters_and_pages(api_client, me):
-    shop = make_shop(at=NORTH_600M, pledges=["returns_7d"], verified=True)
+    shop = make_shop(at=NORTH_600M, pledges=["returns"], verified=True)
     for i in range(5):
         publish(shop=shop, title=f"Bun {i}", price="3", category="bakery")
     publish(ResidentFactory(home=JINGAN), kind="free", title="Toys")
@@ -108,7 +108,8 @@ def test_feed_api_filters_and_pages(api_client, me):
     assert len(more["results"]) == 3 and more["next_cursor"] is None
     bakery = api_client.get("/api/stalls/feed/", {"category": "bakery"}).json()["results"]
     assert {s["title"][:3] for s in bakery} == {"Bun"}
-    assert bakery[0]["shop"]["is_verified"] is True and bakery[0]["shop"]["pledges"][0]["kind"] == "returns_7d"
+    assert bakery[0]["shop"]["is_verified"] is True and bakery[0]["shop"]["pledges"][0]["kind"] == "returns"
+    assert bakery[0]["shop"]["pledges"][0]["summary"] == "7-day returns"
     assert bakery[0]["location"] == {"exact": True, "lat": shop.lat, "lng": shop.lng}
 
 

@@ -17,6 +17,12 @@ def test_home_is_the_feed_for_a_resident(client):
     assert "Lychees" in html and "老王水果" in html
 
 
+def test_pledge_badges_on_the_stall_with_terms_one_tap_away(client):
+    stall = publish(shop=make_shop(at=NORTH_600M, pledges=["returns", "freshness"]), title="Peaches")
+    html = client.get(reverse("market:stall_detail", args=[stall.pk])).content.decode()
+    assert "7-day returns" in html and "<details" in html and "within 7 days of purchase" in html
+
+
 def test_home_asks_for_a_home_area_first(client):
     client.force_login(ResidentFactory())
     assert 'data-testid="choose-home"' in client.get(reverse("home")).content.decode()
@@ -36,7 +42,7 @@ def test_visitor_sees_shops_only_and_is_sent_to_login_for_neighbours(client, set
 def test_feed_page_query_count_is_bounded(client, django_assert_max_num_queries):
     me = ResidentFactory(home=JINGAN)
     for _ in range(3):
-        shop = make_shop(at=NORTH_600M, pledges=["returns_7d"])
+        shop = make_shop(at=NORTH_600M, pledges=["returns"])
         for _ in range(8):
             publish(shop=shop, photos=[photo()])
     client.force_login(me)

@@ -5,6 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from apps.market.selectors import stall_shown_distance_m
+from apps.shops import pledges
 
 register = template.Library()
 
@@ -21,29 +22,16 @@ def shown_distance(stall) -> str:
     return _("within about %(d)s") % {"d": text}
 
 
-def _pledge_entry(pledge):
-    try:
-        from apps.shops import pledges as catalogue
-    except ImportError:  # the catalogue ships with the shops app
-        return None
-    describe = getattr(catalogue, "describe", None)
-    return describe(pledge) if describe else None
-
-
 @register.simple_tag
 def pledge_label(pledge) -> str:
-    entry = _pledge_entry(pledge)
-    if entry and entry.get("label"):
-        return str(entry["label"])
-    return pledge.kind.replace("_", " ").capitalize()
+    kind = pledges.CATALOGUE.get(pledge.kind)
+    return kind.short(pledge.terms) if kind else ""
 
 
 @register.simple_tag
 def pledge_terms(pledge) -> str:
-    entry = _pledge_entry(pledge)
-    if entry and entry.get("terms"):
-        return str(entry["terms"])
-    return ", ".join(f"{k}: {v}" for k, v in pledge.terms.items())
+    kind = pledges.CATALOGUE.get(pledge.kind)
+    return kind.describe(pledge.terms) if kind else ""
 
 
 @register.simple_tag(takes_context=True)
