@@ -16,6 +16,12 @@ def pytest_configure(config):
     }
     settings.WHITENOISE_USE_FINDERS = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run in-process in tests on both stacks; the tests that need a real worker and broker
+    # start one themselves and switch this off for their duration.
+    from neighborhood.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
 
 
 def pytest_collection_modifyitems(config, items):

@@ -34,6 +34,11 @@ class Point:
 
     def __post_init__(self):
         validate_point(self.lat, self.lng)
+        # Absurdly small coordinates (1e-300) would underflow in PostgreSQL's float arithmetic,
+        # which raises where SQLite rounds to zero; anything under a nanodegree is zero.
+        for name in ("lat", "lng"):
+            value = float(getattr(self, name))
+            object.__setattr__(self, name, 0.0 if abs(value) < 1e-9 else value)
 
 
 @dataclass(frozen=True)
