@@ -48,11 +48,15 @@ def test_sign_up_in_chinese_choose_home_and_come_back(page, live_site, new_conte
     assert geo.cell_of(*tapped, 9) == shown_cell
     page.get_by_test_id("save-home").click()
 
+    # Home: the nearby feed, around the area just saved.
     expect(page).to_have_url(live_site.reverse("home"))
     expect(page.locator(".message")).to_contain_text("你住的片区已保存")
-    area = page.get_by_test_id("my-area")
-    expect(area.locator("h1")).to_have_text("你好，李华")
-    expect(area.locator("#area-map path.leaflet-interactive")).to_have_count(1)
+    expect(page.get_by_test_id("feed")).to_be_attached()
+    expect(page.locator(".feed-head h1")).to_have_text("附近")
+    page.get_by_role("link", name="我的", exact=True).click()
+    page.get_by_role("link", name="我住的片区", exact=True).click()
+    expect(page.get_by_test_id("picked-area")).to_have_text("地图上标出的是你现在的片区。")
+    expect(page.locator("#home-map path.leaflet-interactive")).to_have_count(1)
 
     lihua = Resident.objects.get(username="lihua")
     assert lihua.language == "zh-hans"
@@ -63,6 +67,7 @@ def test_sign_up_in_chinese_choose_home_and_come_back(page, live_site, new_conte
 
     page.get_by_test_id("logout").click()
     expect(page.get_by_role("link", name="加入你身边的街坊", exact=True)).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
 
     # Another device with an English browser: once signed in, the resident's own language wins.
     other = new_context(locale="en-GB").new_page()
@@ -73,8 +78,8 @@ def test_sign_up_in_chinese_choose_home_and_come_back(page, live_site, new_conte
     other.get_by_test_id("log-in").click()
     expect(other).to_have_url(live_site.reverse("home"))
     expect(other.locator("html")).to_have_attribute("lang", "zh-hans")
-    expect(other.get_by_test_id("my-area").locator("h1")).to_have_text("你好，李华")
-    expect(other.locator("#area-map path.leaflet-interactive")).to_have_count(1)
+    expect(other.get_by_test_id("feed")).to_be_attached()
+    expect(other.get_by_test_id("logout")).to_have_text("退出登录")
 
 
 def test_sign_up_form_errors_show_in_the_page(page, live_site):
