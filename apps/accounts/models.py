@@ -36,6 +36,8 @@ class Resident(AbstractUser, Located):
     )
 
     feed_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set only by the trust app's residency services (letter code, vouches, a moderator's decision).
+    residency_verified_at = models.DateTimeField(_("residency verified"), null=True, blank=True, editable=False)
 
     REQUIRED_FIELDS = ["email", "display_name"]
 
@@ -46,6 +48,10 @@ class Resident(AbstractUser, Located):
 
     def __str__(self):
         return self.display_name or self.username
+
+    @property
+    def is_verified_resident(self) -> bool:
+        return self.residency_verified_at is not None
 
     @property
     def has_home(self) -> bool:
