@@ -1,3 +1,10 @@
 """WebSocket routes of every app, gathered in one list for the ASGI router."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.chat import consumers as chat_consumers
+
+websocket_urlpatterns: list = [
+    path("ws/chat/<int:conversation_id>/", chat_consumers.ChatConsumer.as_asgi()),
+    path("ws/me/", chat_consumers.UserConsumer.as_asgi()),
+]

@@ -205,6 +205,17 @@ JIEFANG_TILE_ATTRIBUTION = env.str("JIEFANG_TILE_ATTRIBUTION", default="© OpenS
 JIEFANG_IMAGE_MAX_BYTES = 5 * 1024 * 1024
 JIEFANG_IMAGE_MAX_PIXELS = 40_000_000
 JIEFANG_IMAGE_MAX_SIDE = 1600
+# Chat: a neighbourhood room covers one H3 cell of this resolution (7: about 5 km², a few hundred to a
+# few thousand households), the parent of a resident's home cell or of a shop's location.
+JIEFANG_CHAT_ROOM_RESOLUTION = 7
+JIEFANG_CHAT_MAX_BODY = 2000  # characters in one message
+JIEFANG_CHAT_MAX_FRAME_BYTES = 16 * 1024  # a bigger WebSocket frame closes the socket
+# Messages one resident may send over all their sockets and HTTP together, per window of seconds.
+JIEFANG_CHAT_USER_RATE = env.int("JIEFANG_CHAT_USER_RATE", default=30)
+JIEFANG_CHAT_USER_RATE_WINDOW_S = 10
+# One socket: a token bucket of frames (burst, then refill per second); typing frames are not counted.
+JIEFANG_CHAT_SOCKET_BURST = env.int("JIEFANG_CHAT_SOCKET_BURST", default=10)
+JIEFANG_CHAT_SOCKET_REFILL_PER_S = env.float("JIEFANG_CHAT_SOCKET_REFILL_PER_S", default=2.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from apps.accounts import demo as accounts_demo
 from apps.accounts.models import Resident
+from apps.chat import demo as chat_demo
 from apps.market import demo as market_demo
 
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             accounts = accounts_demo.seed(rng)
             shops = []
             market_demo.seed(rng, accounts, shops)
+            chat_demo.seed(rng, accounts)
         self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))
         self._print_accounts()
 
