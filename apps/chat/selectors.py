@@ -21,9 +21,9 @@ RESYNC_PAGE = 200
 
 
 def resident_is_verified(resident) -> bool:
-    """The one rule for "verified resident" in chat. The trust issue adds `is_verified_resident`
-    to residents (residency checked); until then only staff (moderators) count as verified."""
-    return bool(getattr(resident, "is_verified_resident", False) or resident.is_staff)
+    """The one rule for "verified resident" in chat: residency checked by the trust app
+    (`Resident.is_verified_resident`), or staff (moderators)."""
+    return bool(resident.is_verified_resident or resident.is_staff)
 
 
 def room_cell_of(cell: int) -> int:

@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from apps.chat import selectors, services
 from tests.accounts.factories import JINGAN, ResidentFactory
@@ -84,7 +85,7 @@ def test_a_block_closes_the_live_conversation_but_not_its_history(alice, bob, di
 def test_the_verified_resident_rule():
     resident = ResidentFactory(home=JINGAN)
     assert not selectors.resident_is_verified(resident)
-    resident.is_verified_resident = True
+    resident.residency_verified_at = timezone.now()
     assert selectors.resident_is_verified(resident)
     moderator = ResidentFactory(is_staff=True)
     assert selectors.resident_is_verified(moderator)

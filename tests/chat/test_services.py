@@ -1,6 +1,7 @@
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils import timezone
 
 from apps.chat import events, presence, selectors, services
 from apps.chat.models import Block, Conversation, Member, Message, MessageReport
@@ -348,7 +349,7 @@ def test_unverified_residents_read_the_room_but_cannot_post(alice):
 
 
 def test_verified_residents_post_in_their_room(alice):
-    alice.is_verified_resident = True  # the field the trust issue will add
+    alice.residency_verified_at = timezone.now()
     room = services.room_join(resident=alice)
     assert send(alice, room).shop_id is None
 
