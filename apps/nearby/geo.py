@@ -10,10 +10,12 @@ circle's area (docs/nearby.md has the figures).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import h3
+from h3.api import basic_int as h3i
 
 EARTH_RADIUS_M = 6_371_008.8
 RESOLUTIONS = (8, 9, 10, 11)
@@ -116,8 +118,8 @@ def _project(origin: Point, lat: float, lng: float) -> tuple[float, float]:
     return d * math.sin(t), d * math.cos(t)
 
 
-def _distance_to_outline(origin: Point, cell: str) -> float:
-    pts = [_project(origin, lat, lng) for lat, lng in h3.cell_to_boundary(cell)]
+def _distance_to_outline(origin: Point, cell: int) -> float:
+    pts = [_project(origin, lat, lng) for lat, lng in h3i.cell_to_boundary(cell)]
     best = math.inf
     for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
         dx, dy = x2 - x1, y2 - y1
@@ -137,32 +139,63 @@ def _circumradius_m(resolution: int) -> float:
     return 1.5 * h3.average_hexagon_edge_length(resolution, "m")
 
 
+def _haversine_h(meters: float) -> float:
+    """The haversine term `h` of a distance: comparing `h` saves an asin and a sqrt per cell."""
+    return math.sin(min(math.pi / 2, meters / (2 * EARTH_RADIUS_M))) ** 2
+
+
+@functools.lru_cache(maxsize=1024)
 def cover_circle(origin: Point, radius_m: float) -> Cover:
     """The cells of the chosen resolution that overlap the circle.
 
-    Cells whose centre is well inside are taken at once, cells whose centre is too far to touch are
-    dropped, and only the ring between is tested edge by edge. A small tolerance keeps the test
-    conservative: a cell may be read needlessly, never missed.
+    The grid is walked ring by ring outward from the origin's cell, and the walk stops at the first
+    ring with no overlapping cell: the cells that overlap a circle form a connected patch (a straight
+    line from the centre to any point of the circle crosses only overlapping cells, each a neighbour of
+    the last), so no farther ring can hold one. Each cell is judged by its centre when that settles it,
+    else by its vertices, and only in a thin band by its exact outline. A small tolerance keeps every
+    test conservative: a cell may be read needlessly, never missed.
+
+    Cached: residents ask from their home cell's centre, so the same origins come back.
     """
     res = cover_resolution(radius_m)
     circum = _circumradius_m(res)
     edge = h3.average_hexagon_edge_length(res, "m")
-    tolerance = 1.0 + radius_m * 1e-4
-    origin_cell = h3.latlng_to_cell(origin.lat, origin.lng, res)
-    # Each ring of the grid disk moves centres out by at least ~1.5 of the smallest edges, which are
-    # no shorter than 0.7 of the average: one average edge per ring is a safe bound.
-    k = math.ceil((radius_m + circum) / edge) + 1
-    cells = []
-    for cell in h3.grid_disk(origin_cell, k):
-        lat, lng = h3.cell_to_latlng(cell)
-        d = distance_m(origin, Point(lat, lng))
-        if cell == origin_cell or d <= radius_m:
+    reach = radius_m + 1.0 + radius_m * 1e-4
+    phi0, lmb0 = math.radians(origin.lat), math.radians(origin.lng)
+    cos0 = math.cos(phi0)
+    sin, cos, radians = math.sin, math.cos, math.radians
+
+    def h_of(lat: float, lng: float) -> float:
+        phi = radians(lat)
+        return sin((phi - phi0) / 2) ** 2 + cos0 * cos(phi) * sin((radians(lng) - lmb0) / 2) ** 2
+
+    inside_h = _haversine_h(radius_m)
+    beyond_h = _haversine_h(reach + circum)  # a centre this far leaves the whole cell outside
+    # An edge is at most 2 circumradii long, so between two vertices farther than `vertex_clear`
+    # it dips no closer than sqrt(vertex_clear² - circum²) = reach.
+    clear_h = _haversine_h(math.sqrt(reach * reach + circum * circum))
+
+    origin_cell = h3i.latlng_to_cell(origin.lat, origin.lng, res)
+    cells = [origin_cell]
+    # The previous fixed disk, proven wide enough (each ring moves out by at least one average edge),
+    # bounds the walk; the walk ends well before it.
+    for k in range(1, math.ceil((radius_m + circum) / edge) + 2):
+        touched = False
+        for cell in h3i.grid_ring(origin_cell, k):
+            h = h_of(*h3i.cell_to_latlng(cell))
+            if h > beyond_h:
+                continue
+            if h > inside_h:
+                nearest = min(h_of(lat, lng) for lat, lng in h3i.cell_to_boundary(cell))
+                if nearest > clear_h:
+                    continue
+                if nearest > inside_h and _distance_to_outline(origin, cell) > reach:
+                    continue
             cells.append(cell)
-        elif d - circum > radius_m + tolerance:
-            continue
-        elif _distance_to_outline(origin, cell) <= radius_m + tolerance:
-            cells.append(cell)
-    return Cover(resolution=res, cells=tuple(sorted(h3.str_to_int(c) for c in cells)))
+            touched = True
+        if not touched:
+            break
+    return Cover(resolution=res, cells=tuple(sorted(cells)))
 
 
 def snap_to_cell_center(lat: float, lng: float, resolution: int) -> Point:
