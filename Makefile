@@ -45,8 +45,10 @@ messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans -i .venv -i staticfiles -i bench -i tests -i var
 	$(PY) manage.py compilemessages -i .venv
 
+# Every bench/*.py in turn (each caches its synthetic data under var/bench/; see bench/README.md).
+# With DATABASE_URL set they run on PostgreSQL too, in databases of their own. BENCH_ARGS passes options.
 bench: $(STAMP)
-	$(PY) bench/nearby.py
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script $(BENCH_ARGS); done
 
 demo: $(STAMP)
 	$(PY) manage.py seed_demo

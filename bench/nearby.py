@@ -1,0 +1,750 @@
+#!/usr/bin/env python3
+"""Benchmark of the nearby engine: a synthetic city of located stalls, random queries through the
+real selector (`apps.nearby.selectors.located_within`, through the ORM) beside a brute-force scan.
+
+    .venv/bin/python bench/nearby.py                 # SQLite, plus PostgreSQL when DATABASE_URL is set
+    .venv/bin/python bench/nearby.py --rebuild       # regenerate the cached city
+    .venv/bin/python bench/nearby.py --rows 100000 --queries 50
+
+The city lives in its own databases, never the development data: a SQLite file under var/bench/
+and, when DATABASE_URL is set, the PostgreSQL database `jiefang_bench` on that server (the name in
+DATABASE_URL is ignored; a city of another size than 1M goes in `jiefang_bench_<rows>`). Both are
+kept between runs and rebuilt only when missing, built with other parameters or for another schema,
+or when --rebuild is given. bench/README.md and docs/benchmarks.md explain the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Bump when the generated data changes shape, so cached databases are rebuilt.
+DATA_VERSION = 3
+
+# People's Square, Shanghai; the city is a square of CITY_SIDE_M around it.
+CENTRE = (31.2304, 121.4737)
+CITY_SIDE_M = 30_000
+# Query origins stay in the middle, so that a 5 km circle lies inside the city.
+ORIGIN_SIDE_M = 20_000
+DEFAULT_ROWS = 1_000_000
+RADII_M = (200, 1000, 5000)
+ANSWER_LIMIT = 50
+# one shop and one selling resident per 50 stalls (20,000 of each in the full city)
+STALLS_PER_SELLER = 50
+# Stalls were posted over the last HISTORY_DAYS; most have expired since (see `_stall_times`).
+HISTORY_DAYS = 120
+
+GOALS_P95_MS = {1000: 10.0, 5000: 40.0}
+GOAL_SCAN_RATIO = 50.0
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="stalls in the city (default 1,000,000)")
+    p.add_argument("--queries", type=int, default=200, help="timed selector queries per radius (default 200)")
+    p.add_argument(
+        "--scan-queries",
+        type=int,
+        default=None,
+        help="timed brute-force scans per radius (default: a tenth of --queries, at least 5): each reads every row",
+    )
+    p.add_argument("--seed", type=int, default=20260101)
+    p.add_argument("--rebuild", action="store_true", help="regenerate the city even if a cached one exists")
+    p.add_argument("--dir", type=Path, default=ROOT / "var" / "bench", help="where the SQLite city and results go")
+    p.add_argument("--only", choices=("sqlite", "postgresql"), help="run on one database only")
+    p.add_argument("--no-postgis", action="store_true", help="skip the PostGIS comparison")
+    args = p.parse_args(argv)
+    if args.scan_queries is None:
+        args.scan_queries = max(5, args.queries // 10)
+    return args
+
+
+# --- Django set-up ----------------------------------------------------------------------------
+
+
+def bench_postgres_url(rows: int) -> str | None:
+    """The server of DATABASE_URL, with the database name replaced by `jiefang_bench` (and the row
+    count for a city of another size, so a small trial run keeps the big city cached)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        return None
+    parts = urlsplit(url)
+    name = "jiefang_bench" if rows == DEFAULT_ROWS else f"jiefang_bench_{rows}"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def setup_django(args) -> list[str]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neighborhood.settings")
+    import django
+    import environ
+    from django.conf import settings
+
+    args.dir.mkdir(parents=True, exist_ok=True)
+    default = {
+        **environ.Env.db_url_config(f"sqlite:///{args.dir / f'nearby-{args.rows}.sqlite3'}"),
+        # the project's own SQLite options (WAL, busy timeout): the benchmark measures what runs
+        "OPTIONS": dict(settings.DATABASES["default"].get("OPTIONS", {}))
+        if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+        else {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+            "transaction_mode": "IMMEDIATE",
+        },
+    }
+    databases = {"default": default}
+    aliases = ["default"] if args.only != "postgresql" else []
+    pg_url = bench_postgres_url(args.rows)
+    if args.only == "postgresql" and not pg_url:
+        sys.exit("--only postgresql needs DATABASE_URL=postgres://... (the database name is replaced by jiefang_bench)")
+    if pg_url and args.only != "sqlite":
+        databases["pg"] = environ.Env.db_url_config(pg_url)
+        aliases.append("pg")
+    settings.DATABASES = databases
+    # DEBUG keeps every query in memory and costs time per query; production runs without it.
+    settings.DEBUG = False
+    django.setup()
+    return aliases
+
+
+# --- The synthetic city -----------------------------------------------------------------------
+
+
+def offset_point(dx_m: float, dy_m: float) -> tuple[float, float]:
+    lat = CENTRE[0] + math.degrees(dy_m / 6_371_008.8)
+    lng = CENTRE[1] + math.degrees(dx_m / (6_371_008.8 * math.cos(math.radians(CENTRE[0]))))
+    return lat, lng
+
+
+def random_city_point(rng: random.Random, side_m: float = CITY_SIDE_M) -> tuple[float, float]:
+    half = side_m / 2
+    return offset_point(rng.uniform(-half, half), rng.uniform(-half, half))
+
+
+def _stall_times(rng: random.Random, now: datetime, from_shop: bool):
+    """Posted at some time in the last HISTORY_DAYS, for a shop's usual day (or a week), a
+    resident's usual week (or a month). Most stalls have expired; the periodic task has marked
+    most of those, a few are still `open` past their expiry (the query's `expires_at` test
+    matters), and some live ones are reserved, closed or hidden."""
+    created = now - timedelta(seconds=rng.uniform(60, HISTORY_DAYS * 86400))
+    if from_shop:
+        duration = timedelta(days=1) if rng.random() < 0.7 else timedelta(days=7)
+    else:
+        duration = timedelta(days=7) if rng.random() < 0.7 else timedelta(days=30)
+    expires = created + duration
+    u = rng.random()
+    if expires <= now:
+        status = "expired" if u < 0.88 else "closed" if u < 0.98 else "open"
+    else:
+        status = "open" if u < 0.85 else "reserved" if u < 0.92 else "closed" if u < 0.97 else "hidden"
+    updated = min(now, created + timedelta(seconds=rng.uniform(0, duration.total_seconds())))
+    return created, updated, expires, status
+
+
+KINDS = ("sale", "free", "wanted", "service", "event")
+CATEGORIES = (
+    "groceries",
+    "fruit_veg",
+    "bakery",
+    "restaurant",
+    "repairs",
+    "hair_beauty",
+    "pharmacy",
+    "second_hand",
+    "services",
+    "other",
+)
+
+
+def generate_stalls(rows: int, seed: int, now: datetime, seller_ids: list[int]):
+    """Yields one dict per stall. Shops' stalls (40 %) sit at one of the shops' exact points;
+    residents' stalls (60 %) at the centre of the seller's home cell, as the real service stores them."""
+    from h3.api import basic_int as h3i
+
+    from apps.nearby import geo
+
+    rng = random.Random(seed)
+    shops = [random_city_point(rng) for _ in range(len(seller_ids))]
+    homes = {}
+    home_res = 9
+    for sid in seller_ids:
+        lat, lng = random_city_point(rng)
+        c = h3i.cell_to_latlng(h3i.latlng_to_cell(lat, lng, home_res))
+        homes[sid] = c
+    for i in range(rows):
+        from_shop = rng.random() < 0.4
+        seller = seller_ids[rng.randrange(len(seller_ids))]
+        lat, lng = shops[rng.randrange(len(shops))] if from_shop else homes[seller]
+        r11 = h3i.latlng_to_cell(lat, lng, 11)
+        created, updated, expires, status = _stall_times(rng, now, from_shop)
+        kind = KINDS[rng.randrange(len(KINDS))]
+        yield {
+            "lat": lat,
+            "lng": lng,
+            geo.cell_field(11): r11,
+            geo.cell_field(10): h3i.cell_to_parent(r11, 10),
+            geo.cell_field(9): h3i.cell_to_parent(r11, 9),
+            geo.cell_field(8): h3i.cell_to_parent(r11, 8),
+            "kind": kind,
+            "category": CATEGORIES[rng.randrange(len(CATEGORIES))],
+            "title": f"Stall {i}",
+            "description": "",
+            "price": None if kind == "free" else f"{rng.randrange(100, 50000) / 100:.2f}",
+            "currency": "CNY",
+            "quantity": 1,
+            "starts_at": None,
+            "expires_at": expires,
+            "status": status,
+            "location_is_exact": from_shop,
+            "created_at": created,
+            "updated_at": updated,
+            "fresh_days": created.timestamp() / 86400.0,
+            "seller_id": seller,
+            "shop_id": None,
+        }
+
+
+def _stall_columns() -> dict:
+    """Column -> value for a stall the generator says nothing about (a field added since)."""
+    from apps.market.models import Stall
+
+    return {f.column: f.get_default() for f in Stall._meta.concrete_fields if not f.primary_key}
+
+
+def _schema() -> list[str]:
+    """What the cached city was built for: the columns and indexes of the stall table."""
+    from apps.market.models import Stall
+
+    return sorted(_stall_columns()) + sorted(i.name for i in Stall._meta.indexes)
+
+
+def _meta_wanted(args, now: datetime) -> dict:
+    return {"rows": args.rows, "seed": args.seed, "version": DATA_VERSION, "now": now.isoformat(), "schema": _schema()}
+
+
+def read_meta(alias: str) -> dict | None:
+    from django.db import connections
+
+    try:
+        with connections[alias].cursor() as cur:
+            cur.execute("SELECT value FROM bench_meta WHERE key = 'meta'")
+            row = cur.fetchone()
+    except Exception:  # noqa: BLE001 (no table yet: the city was never built, or half built)
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def city_is_current(alias: str, args) -> dict | None:
+    meta = read_meta(alias)
+    wanted = {"rows": args.rows, "seed": args.seed, "version": DATA_VERSION, "schema": _schema()}
+    if meta and all(meta.get(k) == v for k, v in wanted.items()):
+        return meta
+    return None
+
+
+def reset_database(alias: str, args) -> None:
+    from django.db import connections
+
+    conn = connections[alias]
+    conn.close()
+    if conn.vendor == "sqlite":
+        path = Path(conn.settings_dict["NAME"])
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    import psycopg
+
+    params = conn.settings_dict
+    admin = psycopg.connect(
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{params["NAME"]}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{params["NAME"]}"')
+
+
+def ensure_database_exists(alias: str) -> None:
+    """A first run against a server that has no `jiefang_bench` yet creates it."""
+    from django.db import connections
+
+    conn = connections[alias]
+    if conn.vendor == "sqlite":
+        return
+    try:
+        conn.ensure_connection()
+    except Exception:  # noqa: BLE001 (psycopg raises OperationalError for a missing database)
+        conn.close()
+        reset_database(alias, None)
+
+
+def build_city(alias: str, args, postgis: bool) -> dict:
+    from django.core.management import call_command
+    from django.db import connections
+
+    from apps.accounts.models import Resident
+
+    t0 = time.perf_counter()
+    reset_database(alias, args)
+    conn = connections[alias]
+    call_command("migrate", database=alias, verbosity=0, interactive=False)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    sellers = Resident.objects.using(alias).bulk_create(
+        [
+            Resident(username=f"seller{i}", email=f"seller{i}@bench.invalid", display_name=f"Seller {i}", password="!")
+            for i in range(max(10, args.rows // STALLS_PER_SELLER))
+        ],
+        batch_size=2000,
+    )
+    seller_ids = [s.pk for s in sellers]
+    if not all(seller_ids):
+        seller_ids = list(Resident.objects.using(alias).values_list("pk", flat=True))
+    columns = _stall_columns()
+    stalls = generate_stalls(args.rows, args.seed, now, seller_ids)
+    print(f"  [{alias}] generating and loading {args.rows:,} stalls ...", flush=True)
+    if conn.vendor == "sqlite":
+        _load_sqlite(conn, columns, stalls)
+    else:
+        _load_postgresql(conn, columns, stalls, postgis)
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE bench_meta (key varchar(20) PRIMARY KEY, value text)")
+        cur.execute("INSERT INTO bench_meta VALUES ('meta', %s)", [json.dumps(_meta_wanted(args, now))])
+    print(f"  [{alias}] city built in {time.perf_counter() - t0:.0f} s", flush=True)
+    return _meta_wanted(args, now)
+
+
+def _load_sqlite(conn, defaults: dict, stalls) -> None:
+    """One transaction of executemany with the indexes dropped, then the indexes built in one pass
+    each: several times faster than inserting into five B-trees row by row."""
+    conn.ensure_connection()
+    raw: sqlite3.Connection = conn.connection
+    raw.execute("PRAGMA cache_size = -500000")
+    indexes = raw.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'market_stall' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _sql in indexes:
+        raw.execute(f'DROP INDEX "{name}"')
+    columns = list(defaults)
+    sql = f"INSERT INTO market_stall ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+    def as_row(s):
+        # Django keeps aware datetimes in SQLite as naive UTC text, str(datetime) with a space.
+        values = (s.get(c, defaults[c]) for c in columns)
+        return tuple(str(v.replace(tzinfo=None)) if isinstance(v, datetime) else v for v in values)
+
+    raw.execute("BEGIN")
+    raw.executemany(sql, (as_row(s) for s in stalls))
+    raw.execute("COMMIT")
+    t = time.perf_counter()
+    for _name, index_sql in indexes:
+        raw.execute(index_sql)
+    raw.execute("ANALYZE")
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    print(f"    indexes and ANALYZE: {time.perf_counter() - t:.0f} s", flush=True)
+
+
+def _load_postgresql(conn, defaults: dict, stalls, postgis: bool) -> None:
+    """COPY with the indexes dropped and the foreign-key triggers off (the sellers exist), then the
+    indexes built once, then VACUUM ANALYZE so index-only plans see an all-visible table."""
+    conn.ensure_connection()
+    raw = conn.connection
+    raw.autocommit = True
+    with raw.cursor() as cur:
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'market_stall' "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        )
+        indexes = cur.fetchall()
+        for name, _def in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        columns = list(defaults)
+        copy_columns = list(columns)
+        if postgis:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            cur.execute("ALTER TABLE market_stall ADD COLUMN geog geography(Point, 4326)")
+            copy_columns.append("geog")
+        cur.execute("SET session_replication_role = replica")
+        with cur.copy(f"COPY market_stall ({', '.join(copy_columns)}) FROM STDIN") as copy:
+            buf = io.StringIO()
+            for n, s in enumerate(stalls, 1):
+                values = [s.get(c, defaults[c]) for c in columns]
+                if postgis:
+                    values.append(f"SRID=4326;POINT({s['lng']!r} {s['lat']!r})")
+                buf.write("\t".join(_copy_text(v) for v in values))
+                buf.write("\n")
+                if n % 20000 == 0:
+                    copy.write(buf.getvalue())
+                    buf = io.StringIO()
+            copy.write(buf.getvalue())
+        cur.execute("SET session_replication_role = DEFAULT")
+        t = time.perf_counter()
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        for _name, indexdef in indexes:
+            cur.execute(indexdef)
+        cur.execute("VACUUM ANALYZE market_stall")
+        print(f"    indexes and VACUUM ANALYZE: {time.perf_counter() - t:.0f} s", flush=True)
+
+
+def _copy_text(v) -> str:
+    if v is None:
+        return r"\N"
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, datetime):
+        return v.isoformat()
+    return str(v)
+
+
+def postgis_available(alias: str) -> bool:
+    from django.db import connections
+
+    with connections[alias].cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+        return cur.fetchone() is not None
+
+
+POSTGIS_INDEXES = {
+    # the usual spatial index
+    "bench_stall_geog_gist": "CREATE INDEX {name} ON market_stall USING gist (geog)",
+    # what a careful DBA adds for this query: only open stalls in the tree
+    "bench_stall_geog_open_gist": "CREATE INDEX {name} ON market_stall USING gist (geog) WHERE status = 'open'",
+}
+
+
+def ensure_postgis_indexes(alias: str) -> None:
+    from django.db import connections
+
+    with connections[alias].cursor() as cur:
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'market_stall'")
+        present = {row[0] for row in cur.fetchall()}
+        missing = [name for name in POSTGIS_INDEXES if name not in present]
+        for name in missing:
+            cur.execute(POSTGIS_INDEXES[name].format(name=name))
+        if missing:
+            cur.execute("ANALYZE market_stall")
+
+
+def has_postgis_column(alias: str) -> bool:
+    from django.db import connections
+
+    with connections[alias].cursor() as cur:
+        cur.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'market_stall' AND column_name = 'geog'"
+        )
+        return cur.fetchone() is not None
+
+
+# --- The queries ------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+@dataclass
+class RadiusResult:
+    radius_m: int
+    ms: dict[str, list[float]] = field(default_factory=dict)  # timings by query kind
+    cells: list[int] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)
+    area_ratio: float = 0.0  # mean area of the cover over the circle's
+    counted: int = 0  # queries whose rows read and rows in the circle were counted
+    in_cover: int = 0
+    in_circle: int = 0
+    mismatches: int = 0
+    # PostGIS measures on its own sphere: a row within a micrometre of the rim may fall either way
+    postgis_mismatches: int = 0
+
+    def pp(self, kind: str) -> dict | None:
+        xs = self.ms.get(kind)
+        return {"p50": round(percentile(xs, 0.5), 2), "p95": round(percentile(xs, 0.95), 2)} if xs else None
+
+    def summary(self) -> dict:
+        out = {
+            "radius_m": self.radius_m,
+            "queries": len(self.ms["selector"]),
+            "scans": len(self.ms.get("scan", [])),
+            "cover_cells_mean": round(statistics.mean(self.cells), 1),
+            "cover_area_over_circle": round(self.area_ratio, 3),
+            "returned_mean": round(statistics.mean(self.returned), 1),
+            "in_circle_mean": round(self.in_circle / max(1, self.counted), 1),
+            "rows_read_per_answer_row": round(self.in_cover / self.in_circle, 3) if self.in_circle else None,
+            "mismatches": self.mismatches,
+            "postgis_mismatches": self.postgis_mismatches,
+        }
+        for kind in QUERY_KINDS:
+            out[f"{kind}_ms"] = self.pp(kind)
+        if self.ms.get("scan"):
+            for q in ("p50", "p95"):
+                out[f"scan_over_selector_{q}"] = round(out["scan_ms"][q] / out["selector_ms"][q], 1)
+        return out
+
+
+# What is timed, in the order it is printed:
+#   cover     apps.nearby.geo.cover_circle alone (Python), part of the selector's time
+#   selector  the real selector through the ORM: open, unexpired stalls, nearest 50 with distance
+#   postgis   the same answer from ST_DWithin on a geography column with a GiST index (PostgreSQL
+#             with PostGIS only; raw SQL, the distance on the same sphere as the haversine)
+#   postgis_open  the same, with a partial GiST index of open stalls only
+#   no_cells  the same ORM query without the cell filter, as the database's planner runs it
+#   scan      the same ORM query with every index refused: a brute-force full scan
+QUERY_KINDS = ("cover", "selector", "postgis", "postgis_open", "no_cells", "scan")
+
+POSTGIS_SQL = """
+SELECT {columns}, ST_Distance(geog, ST_MakePoint(%s, %s)::geography, false) AS distance_m
+FROM market_stall
+WHERE ST_DWithin(geog, ST_MakePoint(%s, %s)::geography, %s, false)
+  AND status = 'open' AND expires_at > %s
+ORDER BY distance_m, id
+LIMIT {limit}
+"""
+
+
+def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[RadiusResult]:
+    from django.db import connections, transaction
+    from h3.api import basic_int as h3i
+
+    from apps.market.models import Stall
+    from apps.nearby import geo
+    from apps.nearby.selectors import great_circle_m, located_in_cover, located_within
+
+    conn = connections[alias]
+    rng = random.Random(args.seed + 1)
+
+    def fresh():
+        return Stall.objects.using(alias).filter(status=Stall.Status.OPEN, expires_at__gt=now)
+
+    def selector(origin, radius):
+        return list(located_within(fresh(), origin=origin, radius_m=radius)[:ANSWER_LIMIT])
+
+    def no_cells_qs(origin, radius):
+        return (
+            fresh()
+            .annotate(distance_m=great_circle_m(origin))
+            .filter(distance_m__lte=radius)
+            .order_by("distance_m", "pk")[:ANSWER_LIMIT]
+        )
+
+    def no_cells(origin, radius):
+        return list(no_cells_qs(origin, radius))
+
+    def scan(origin, radius):
+        qs = no_cells_qs(origin, radius)
+        if conn.vendor == "sqlite":
+            sql, params = qs.query.get_compiler(using=alias).as_sql()
+            sql = sql.replace('FROM "market_stall"', 'FROM "market_stall" NOT INDEXED', 1)
+            return list(Stall.objects.using(alias).raw(sql, params))
+        with transaction.atomic(using=alias), conn.cursor() as cur:
+            for kind in ("indexscan", "indexonlyscan", "bitmapscan"):
+                cur.execute(f"SET LOCAL enable_{kind} = off")
+            return list(qs)
+
+    postgis_sql = POSTGIS_SQL.format(
+        columns=", ".join(f'"{f.column}"' for f in Stall._meta.concrete_fields), limit=ANSWER_LIMIT
+    )
+
+    def postgis(origin, radius):
+        with conn.cursor() as cur:
+            cur.execute(postgis_sql, [origin.lng, origin.lat, origin.lng, origin.lat, radius, now])
+            return cur.fetchall()
+
+    def timed(res, kind, fn, origins, radius):
+        out = []
+        for o in origins:
+            t = time.perf_counter()
+            rows = fn(o, radius)
+            res.ms.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+            out.append(rows)
+        return out
+
+    def cover(o, radius):
+        return geo.cover_circle(o, radius)
+
+    results = []
+    for radius in RADII_M:
+        res = RadiusResult(radius)
+        origins = [geo.Point(*random_city_point(rng, ORIGIN_SIDE_M)) for _ in range(args.queries)]
+        scanned = origins[: args.scan_queries]
+        # warm the caches the way a running server has them warm (origins not used below)
+        for _ in range(10):
+            o = geo.Point(*random_city_point(rng, ORIGIN_SIDE_M))
+            selector(o, radius)
+            if with_postgis:
+                postgis(o, radius)
+        # covers are cached by origin; every timed query below starts without its cover cached
+        geo.cover_circle.cache_clear()
+        covers = timed(res, "cover", cover, origins, radius)
+        res.cells = [len(c.cells) for c in covers]
+        circle = math.pi * radius * radius
+        res.area_ratio = statistics.mean(sum(h3i.cell_area(c, "m^2") for c in cv.cells) / circle for cv in covers)
+        geo.cover_circle.cache_clear()
+        answers = timed(res, "selector", selector, origins, radius)
+        res.returned = [len(rows) for rows in answers]
+        if with_postgis:
+            got = timed(res, "postgis_open", postgis, origins, radius)
+            # the plain GiST index alone: the partial one dropped inside a transaction rolled back after
+            with transaction.atomic(using=alias):
+                with conn.cursor() as cur:
+                    cur.execute("DROP INDEX bench_stall_geog_open_gist")
+                for o in origins[:10]:
+                    postgis(o, radius)
+                got += timed(res, "postgis", postgis, origins, radius)
+                transaction.set_rollback(True, using=alias)
+            res.postgis_mismatches += sum(
+                [r[0] for r in a] != [r.pk for r in b] for a, b in zip(got, answers + answers, strict=True)
+            )
+        for kind, fn in (("no_cells", no_cells), ("scan", scan)):
+            got = timed(res, kind, fn, scanned, radius)
+            # the scans are the oracle: same rows, same order
+            res.mismatches += sum([r.pk for r in a] != [r.pk for r in b] for a, b in zip(got, answers, strict=False))
+        # rows the index hands over before the exact distance test, against the rows in the circle
+        for o in origins[: max(args.scan_queries, min(50, args.queries))]:
+            res.in_cover += located_in_cover(fresh(), origin=o, radius_m=radius).count()
+            res.in_circle += located_within(fresh(), origin=o, radius_m=radius).count()
+            res.counted += 1
+        results.append(res)
+        print(_line(alias, res.summary()), flush=True)
+    return results
+
+
+def _line(alias: str, s: dict) -> str:
+    def f(kind):
+        v = s.get(f"{kind}_ms")
+        return f"{kind} {v['p50']:.2f} / {v['p95']:.2f}" if v else ""
+
+    parts = [f"[{alias}] {s['radius_m']:>4} m", f"cells {s['cover_cells_mean']:.0f}"]
+    parts.append(f"cover/circle {s['cover_area_over_circle']:.2f}")
+    parts += [f"in circle {s['in_circle_mean']:.0f}", f"read/answer {s['rows_read_per_answer_row'] or 0:.2f}"]
+    parts += [f(kind) for kind in QUERY_KINDS if s.get(f"{kind}_ms")]
+    parts.append(f"scan/selector p95 x{s.get('scan_over_selector_p95', 0):.0f}")
+    return "  " + " | ".join(parts)
+
+
+def explain(alias: str, now: datetime) -> str:
+    from apps.market.models import Stall
+    from apps.nearby import geo
+    from apps.nearby.selectors import located_within
+
+    qs = located_within(
+        Stall.objects.using(alias).filter(status=Stall.Status.OPEN, expires_at__gt=now),
+        origin=geo.Point(*CENTRE),
+        radius_m=1000,
+    )[:ANSWER_LIMIT]
+    return qs.explain()
+
+
+def describe_machine(aliases) -> dict:
+    from django.db import connections
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, IndexError, ValueError):
+        pass
+    info = {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    if "pg" in aliases:
+        with connections["pg"].cursor() as cur:
+            cur.execute("SHOW server_version")
+            info["postgresql"] = cur.fetchone()[0]
+            cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            row = cur.fetchone()
+            info["postgis"] = row[0] if row else None
+    return info
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    aliases = setup_django(args)
+    from django.db import connections
+
+    started = time.perf_counter()
+    report = {"machine": None, "args": {"rows": args.rows, "queries": args.queries, "scans": args.scan_queries}}
+    failures = []
+    for alias in aliases:
+        vendor = connections[alias].vendor
+        ensure_database_exists(alias)
+        want_postgis = vendor == "postgresql" and not args.no_postgis and postgis_available(alias)
+        meta = None if args.rebuild else city_is_current(alias, args)
+        if meta and want_postgis and not has_postgis_column(alias):
+            meta = None
+        if meta is None:
+            meta = build_city(alias, args, postgis=want_postgis)
+        if want_postgis:
+            ensure_postgis_indexes(alias)
+        else:
+            print(f"  [{alias}] cached city of {meta['rows']:,} stalls (built {meta['now']}; --rebuild to redo)")
+        if vendor == "postgresql" and not args.no_postgis and not want_postgis:
+            print(f"  [{alias}] PostGIS is not installed on this server: no ST_DWithin comparison")
+        now = datetime.fromisoformat(meta["now"])
+        print(
+            f"  [{alias}] {vendor}: mean cells in the cover, mean rows in the circle, rows read per row in the circle,"
+            " then p50 / p95 ms of each kind of query (see QUERY_KINDS)"
+        )
+        results = run_queries(alias, args, now, with_postgis=want_postgis)
+        summaries = []
+        for r in results:
+            s = r.summary()
+            summaries.append(s)
+            if r.mismatches:
+                failures.append(f"{alias} {r.radius_m} m: {r.mismatches} answers differ from the scans")
+            if r.postgis_mismatches:
+                print(f"  [{alias}] {r.radius_m} m: {r.postgis_mismatches} PostGIS answers differ (rim rounding?)")
+            goal = GOALS_P95_MS.get(r.radius_m)
+            if goal and s["selector_ms"]["p95"] > goal:
+                failures.append(f"{alias} {r.radius_m} m: p95 {s['selector_ms']['p95']} ms over the {goal} ms goal")
+            if r.radius_m == 1000 and s.get("scan_over_selector_p95", math.inf) < GOAL_SCAN_RATIO:
+                failures.append(f"{alias} 1 km: only {s['scan_over_selector_p95']}x faster than the scan")
+        report[vendor] = {"results": summaries, "explain_1km": explain(alias, now), "built": meta["now"]}
+    report["machine"] = describe_machine(aliases)
+    report["load_average"] = os.getloadavg()
+    out = args.dir / f"nearby-{args.rows}.json"
+    # a run on one database keeps the other's last figures
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    out.write_text(json.dumps({**previous, **report}, indent=2))
+    print(f"  results in {out} ({time.perf_counter() - started:.0f} s)")
+    for line in failures:
+        print(f"  GOAL MISSED: {line}")
+    # A wrong answer is a failure whatever the size; speed goals are judged at full size only.
+    wrong = [f for f in failures if "differ" in f]
+    return 1 if wrong or (failures and args.rows >= DEFAULT_ROWS) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
