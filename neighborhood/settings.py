@@ -202,6 +202,8 @@ JIEFANG_RADIUS_DEFAULT_M = 1000
 JIEFANG_DEFAULT_CENTER = tuple(env.list("JIEFANG_DEFAULT_CENTER", cast=float, default=[31.2235, 121.4460]))
 JIEFANG_TILE_URL = env.str("JIEFANG_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 JIEFANG_TILE_ATTRIBUTION = env.str("JIEFANG_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
+# How long a rendered page of feed cards is shared before it is rebuilt (a new stall shows within it).
+JIEFANG_FEED_CACHE_SECONDS = env.int("JIEFANG_FEED_CACHE_SECONDS", default=20)
 JIEFANG_IMAGE_MAX_BYTES = 5 * 1024 * 1024
 JIEFANG_IMAGE_MAX_PIXELS = 40_000_000
 JIEFANG_IMAGE_MAX_SIDE = 1600

@@ -35,7 +35,10 @@ class Resident(AbstractUser, Located):
         ],
     )
 
+    # "New since your last visit": feed_visit_at is the latest look at the feed; when a look comes
+    # after a long gap, the previous visit's last look becomes feed_seen_at, the line for "new".
     feed_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    feed_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set only by the trust app's residency services (letter code, vouches, a moderator's decision).
     residency_verified_at = models.DateTimeField(_("residency verified"), null=True, blank=True, editable=False)
 

@@ -291,6 +291,24 @@ def stalls_expire_due(*, now: datetime | None = None) -> int:
     ).update(status=Stall.Status.EXPIRED, updated_at=now)
 
 
-@transaction.atomic
-def resident_feed_seen(*, resident, at: datetime | None = None) -> None:
-    Resident.objects.filter(pk=resident.pk).update(feed_seen_at=at or timezone.now())
+VISIT_GAP = timedelta(minutes=30)
+VISIT_TOUCH = timedelta(minutes=1)
+
+
+def resident_feed_visit(*, resident, now: datetime | None = None) -> datetime | None:
+    """Records a look at the feed and returns the line for "new": the end of the previous visit.
+
+    A visit is a run of looks less than 30 minutes apart. Writes at most once a minute per
+    resident, so a busy feed page does not turn every view into an UPDATE.
+    """
+    now = now or timezone.now()
+    last = resident.feed_visit_at
+    if last is not None and now - last < VISIT_TOUCH:
+        return resident.feed_seen_at
+    fields = {"feed_visit_at": now}
+    if last is None or now - last >= VISIT_GAP:
+        fields["feed_seen_at"] = last
+    Resident.objects.filter(pk=resident.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(resident, name, value)
+    return resident.feed_seen_at

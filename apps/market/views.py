@@ -1,10 +1,17 @@
+import hashlib
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,15 +26,18 @@ from .forms import FeedFilterForm, StallEditForm, StallForm
 from .models import Stall
 
 
-def _feed_context(request):
-    """Shared by the list and the map: the same filters give the same stalls."""
+def _feed_query(request):
+    """Reads the feed's filters; returns (form, origin, radius, filters, near_me_now), or None for
+    a form with errors."""
     user = request.user
     form = FeedFilterForm(request.GET or None)
     filters = selectors.FeedFilters()
     origin = user.point if user.is_authenticated and user.point else geo.Point(*settings.JIEFANG_DEFAULT_CENTER)
     radius = user.radius_m if user.is_authenticated else settings.JIEFANG_RADIUS_DEFAULT_M
     near_me_now = False
-    if form.is_bound and form.is_valid():
+    if form.is_bound and not form.is_valid():
+        return form, origin, radius, None, False
+    if form.is_bound:
         d = form.cleaned_data
         filters = selectors.FeedFilters(
             kind=d.get("kind") or None,
@@ -42,24 +52,53 @@ def _feed_context(request):
         if d.get("lat") is not None:
             origin = snap_near_me_now(lat=d["lat"], lng=d["lng"])
             near_me_now = True
-    elif form.is_bound:
-        return {"form": form, "page": None, "radius_m": radius, "near_me_now": False}
+    return form, origin, radius, filters, near_me_now
+
+
+def _feed_page(request, origin, radius, filters):
     try:
-        page = selectors.stalls_feed(
-            origin=origin, radius_m=radius, viewer=user, filters=filters, cursor=request.GET.get("cursor"), limit=20
+        return selectors.stalls_feed(
+            origin=origin,
+            radius_m=radius,
+            viewer=request.user,
+            filters=filters,
+            cursor=request.GET.get("cursor"),
+            limit=FEED_PAGE_SIZE,
         )
     except InvalidCursor:
-        page = selectors.stalls_feed(origin=origin, radius_m=radius, viewer=user, filters=filters, limit=20)
+        return selectors.stalls_feed(origin=origin, radius_m=radius, viewer=request.user, filters=filters)
+
+
+def _query_without_cursor(request) -> str:
     query = request.GET.copy()
     query.pop("cursor", None)
-    return {
-        "form": form,
-        "page": page,
-        "radius_m": radius,
-        "near_me_now": near_me_now,
-        "query": query.urlencode(),
-        "area": user.home_area if user.is_authenticated else None,
-    }
+    return query.urlencode()
+
+
+FEED_PAGE_SIZE = 20
+
+
+def _feed_cards_html(request, origin, radius, filters) -> str:
+    """The stall cards of one feed page, cached briefly and shared by everyone who would see the
+    same cards: same origin (residents of one home cell share it), radius, filters, page, language
+    and visibility. Nothing personal is in them; "new" marks are added in the browser."""
+    query = _query_without_cursor(request)
+    key_parts = [
+        round(origin.lat, 7),
+        round(origin.lng, 7),
+        radius,
+        query,
+        request.GET.get("cursor", ""),
+        get_language(),
+        request.user.is_authenticated,
+    ]
+    key = "feed-cards:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        page = _feed_page(request, origin, radius, filters)
+        html = render_to_string("market/_feed_page.html", {"page": page, "query": query})
+        cache.set(key, html, settings.JIEFANG_FEED_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
 
 
 def feed(request):
@@ -67,15 +106,33 @@ def feed(request):
     user = request.user
     if user.is_authenticated and not user.has_home:
         return render(request, "market/choose_home.html")
-    context = _feed_context(request)
-    if user.is_authenticated and context["page"] is not None and not request.GET.get("cursor"):
-        context["new_since"] = selectors.stalls_new_since(
-            origin=user.point, radius_m=context["radius_m"], since=user.feed_seen_at, viewer=user
-        )
-        services.resident_feed_seen(resident=user)
+    form, origin, radius, filters, near_me_now = _feed_query(request)
+    context = {"form": form, "radius_m": radius, "near_me_now": near_me_now, "query": _query_without_cursor(request)}
+    if filters is not None:
+        context["cards"] = _feed_cards_html(request, origin, radius, filters)
     if request.headers.get("HX-Request"):
-        return render(request, "market/_feed_page.html", context)
+        return HttpResponse(context.get("cards", ""))
+    if user.is_authenticated and filters is not None and not request.GET.get("cursor"):
+        since = services.resident_feed_visit(resident=user)
+        context["seen_at"] = since
+        context["new_since"] = selectors.stalls_new_since(origin=user.point, radius_m=radius, since=since, viewer=user)
     return render(request, "market/feed.html", context)
+
+
+def _feed_context(request):
+    """The map: the same filters give the same stalls as the list."""
+    form, origin, radius, filters, near_me_now = _feed_query(request)
+    context = {
+        "form": form,
+        "radius_m": radius,
+        "near_me_now": near_me_now,
+        "query": _query_without_cursor(request),
+        "area": request.user.home_area if request.user.is_authenticated else None,
+        "page": None,
+    }
+    if filters is not None:
+        context["page"] = _feed_page(request, origin, radius, filters)
+    return context
 
 
 def feed_map(request):

@@ -14,3 +14,27 @@
     });
   });
 })();
+
+// "New since your last visit": the cards are shared by neighbours (and cached), so the marks are
+// added here from the resident's own line, which the page carries in data-seen.
+(function () {
+  "use strict";
+  var feed = document.getElementById("feed");
+  if (!feed || !feed.dataset.seen) return;
+  var seen = parseInt(feed.dataset.seen, 10);
+  function mark(root) {
+    root.querySelectorAll(".stall-card[data-created]").forEach(function (card) {
+      if (card.classList.contains("is-new") || parseInt(card.dataset.created, 10) <= seen) return;
+      card.classList.add("is-new");
+      var tag = document.createElement("span");
+      tag.className = "tag new";
+      tag.dataset.testid = "new-mark";
+      tag.textContent = feed.dataset.newLabel;
+      var title = card.querySelector(".stall-title");
+      title.insertBefore(document.createTextNode(" "), title.firstChild);
+      title.insertBefore(tag, title.firstChild);
+    });
+  }
+  mark(feed);
+  document.body.addEventListener("htmx:afterSwap", function () { mark(feed); });
+})();

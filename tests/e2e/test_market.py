@@ -86,3 +86,23 @@ def test_neighbour_stall_shows_an_area_not_a_point(live_site, new_context, log_i
     visitor = new_context().new_page()
     visitor.goto(live_site.reverse("market:stall_detail", stall.pk))
     expect(visitor).to_have_url(live_site.reverse("accounts:login") + f"?next=/market/stalls/{stall.pk}/")
+
+
+def test_new_since_last_visit_is_marked_on_the_cards(live_site, new_context, log_in):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import Resident
+
+    me = ResidentFactory(home=JINGAN)
+    old = publish(shop=make_shop(at=NORTH_600M), title="Yesterday's bread")
+    earlier = timezone.now() - timedelta(hours=5)
+    Stall.objects.filter(pk=old.pk).update(created_at=earlier - timedelta(hours=1))
+    Resident.objects.filter(pk=me.pk).update(feed_visit_at=earlier, feed_seen_at=earlier)
+    publish(shop=make_shop(at=NORTH_600M), title="Today's dumplings")
+    page = log_in(new_context().new_page(), me)
+    page.goto(live_site.reverse("home"))
+    expect(page.get_by_test_id("new-since")).to_be_visible()
+    expect(page.get_by_test_id("new-mark")).to_have_count(1)
+    expect(page.locator(".stall-card.is-new")).to_contain_text("Today's dumplings")

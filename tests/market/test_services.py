@@ -165,3 +165,23 @@ def test_followers_are_notified_once_of_a_shop_stall(django_capture_on_commit_ca
 
     assert stall_notify_followers(stall.pk) == 0  # a redelivered task tells nobody twice
     assert "Lychees" in Notification.objects.first().text
+
+
+def test_feed_visits_move_the_new_line_only_after_a_gap():
+    me = ResidentFactory(home=JINGAN)
+    t0 = timezone.now()
+    assert services.resident_feed_visit(resident=me, now=t0) is None  # first visit ever: nothing is "new"
+    assert services.resident_feed_visit(resident=me, now=t0 + timedelta(minutes=10)) is None  # same visit
+    assert services.resident_feed_visit(resident=me, now=t0 + timedelta(minutes=20)) is None
+    later = t0 + timedelta(hours=3)
+    assert services.resident_feed_visit(resident=me, now=later) == t0 + timedelta(minutes=20)  # a new visit
+    me.refresh_from_db()
+    assert me.feed_visit_at == later and me.feed_seen_at == t0 + timedelta(minutes=20)
+
+
+def test_feed_visit_writes_at_most_once_a_minute(django_assert_num_queries):
+    me = ResidentFactory(home=JINGAN)
+    t0 = timezone.now()
+    services.resident_feed_visit(resident=me, now=t0)
+    with django_assert_num_queries(0):
+        services.resident_feed_visit(resident=me, now=t0 + timedelta(seconds=30))

@@ -117,3 +117,43 @@ def test_map_shows_areas_for_neighbours_and_points_for_shops(client):
     markers = {m["title"]: m for m in resp.context["markers"]}
     assert "point" in markers["Shop thing"] and "area" in markers["Neighbour thing"]
     assert "point" not in markers["Neighbour thing"]
+
+
+def test_neighbours_of_one_cell_share_the_cached_cards(client, django_assert_max_num_queries):
+    shop = make_shop(at=NORTH_600M)
+    for i in range(5):
+        publish(shop=shop, title=f"bun {i}")
+    first, second = ResidentFactory(home=JINGAN), ResidentFactory(home=JINGAN)
+    client.force_login(first)
+    assert client.get(reverse("home")).content.decode().count('data-testid="stall-card"') == 5
+    client.force_login(second)
+    # session, user, unread bell, visit, "new since" count: no feed query, the cards come from the cache
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("home")).content.decode()
+    assert html.count('data-testid="stall-card"') == 5
+
+
+def test_a_new_stall_shows_once_the_shared_cards_expire(client, settings):
+    settings.JIEFANG_FEED_CACHE_SECONDS = 0
+    me = ResidentFactory(home=JINGAN)
+    client.force_login(me)
+    client.get(reverse("home"))
+    publish(shop=make_shop(at=NORTH_600M), title="Just baked")
+    assert "Just baked" in client.get(reverse("home")).content.decode()
+
+
+def test_new_since_last_visit_is_counted_and_marked_in_the_page(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import Resident
+
+    me = ResidentFactory(home=JINGAN)
+    earlier = timezone.now() - timedelta(hours=5)
+    Resident.objects.filter(pk=me.pk).update(feed_visit_at=earlier, feed_seen_at=earlier)
+    publish(shop=make_shop(at=NORTH_600M), title="Fresh")
+    client.force_login(me)
+    html = client.get(reverse("home")).content.decode()
+    assert 'data-testid="new-since"' in html
+    assert f'data-seen="{int(earlier.timestamp())}"' in html
