@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several serializers have a field named "kind" (stalls, pledges): name each choice set.
+    "ENUM_NAME_OVERRIDES": {"PledgeKindEnum": "apps.shops.pledges.KIND_CHOICES"},
 }
 
 # --- Jiefang --------------------------------------------------------------------------------
@@ -200,6 +202,10 @@ JIEFANG_RADIUS_MAX_M = 5000
 JIEFANG_RADIUS_DEFAULT_M = 1000
 # Where visitors who are not logged in (and have not shared a position) are shown the market.
 JIEFANG_DEFAULT_CENTER = tuple(env.list("JIEFANG_DEFAULT_CENTER", cast=float, default=[31.2235, 121.4460]))
+# The site's public address (https://jiefang.example.org): QR posters print it. Empty: taken from the request.
+JIEFANG_PUBLIC_URL = env.str("JIEFANG_PUBLIC_URL", default="")
+# A font file with Chinese glyphs for PNG posters; empty: the usual system places (Debian: fonts-noto-cjk).
+JIEFANG_CJK_FONT = env.str("JIEFANG_CJK_FONT", default="")
 JIEFANG_TILE_URL = env.str("JIEFANG_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 JIEFANG_TILE_ATTRIBUTION = env.str("JIEFANG_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
 # How long a rendered page of feed cards is shared before it is rebuilt (a new stall shows within it).

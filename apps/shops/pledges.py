@@ -175,6 +175,9 @@ CATALOGUE: dict[str, PledgeKind] = {
 }
 
 
+KIND_CHOICES = [(k.code, k.title) for k in CATALOGUE.values()]
+
+
 def kind_get(code: str) -> PledgeKind:
     try:
         return CATALOGUE[code]
@@ -183,4 +186,12 @@ def kind_get(code: str) -> PledgeKind:
 
 
 def kind_choices() -> list[tuple[str, Promise]]:
-    return [(k.code, k.title) for k in CATALOGUE.values()]
+    return KIND_CHOICES
+
+
+def describe(pledge) -> dict | None:
+    """A pledge row in words: `label` for a badge, `title`, and `terms` to read behind the badge."""
+    kind = CATALOGUE.get(pledge.kind)
+    if kind is None:
+        return None
+    return {"label": kind.short(pledge.terms), "title": kind.title, "terms": kind.describe(pledge.terms)}

@@ -132,6 +132,8 @@ def pledges_active(*, shop: Shop) -> list[ShopPledge]:
     cached = getattr(shop, "active_pledges", None)
     if cached is not None:
         return cached
+    if "pledges" in getattr(shop, "_prefetched_objects_cache", {}):  # all pledges were prefetched
+        return [p for p in shop.pledges.all() if p.is_active]
     return list(shop.pledges.filter(is_active=True))
 
 
@@ -261,6 +263,7 @@ def shop_stalls_current(*, shop: Shop, limit: int = 20) -> list:
 
     return list(
         Stall.objects.filter(shop=shop, status=Stall.Status.OPEN, expires_at__gt=timezone.now())
-        .prefetch_related("photos")
+        .select_related("seller", "shop")
+        .prefetch_related("photos", "shop__pledges")
         .order_by("-created_at")[:limit]
     )

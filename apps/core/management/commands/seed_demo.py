@@ -7,6 +7,7 @@ from apps.accounts import demo as accounts_demo
 from apps.accounts.models import Resident
 from apps.chat import demo as chat_demo
 from apps.market import demo as market_demo
+from apps.shops import demo as shops_demo
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             accounts = accounts_demo.seed(rng)
-            shops = []
+            shops = shops_demo.seed(rng, accounts)
             market_demo.seed(rng, accounts, shops)
             chat_demo.seed(rng, accounts)
         self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))

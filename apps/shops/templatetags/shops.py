@@ -1,0 +1,33 @@
+"""Template helpers for shops, usable from any app's templates: `{% load shops %}`."""
+
+from django import template
+from django.utils.translation import gettext as _
+
+from apps.shops import selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def shop_pledge_badges(shop) -> list:
+    """`{% shop_pledge_badges shop as badges %}`: the shop's active pledges in words (see PledgeBadge)."""
+    if shop is None:
+        return []
+    return selectors.pledge_badges(shop=shop)
+
+
+@register.simple_tag
+def shop_open_state(shop):
+    """`{% shop_open_state shop as state %}`: open now or not, on the shop's own clock."""
+    return selectors.shop_open_state(shop)
+
+
+@register.filter
+def shop_distance(meters) -> str:
+    """A shop is a public place: its distance is shown as it is, to the nearest 10 m."""
+    if meters is None or meters == "":
+        return ""
+    meters = float(meters)
+    if meters >= 1000:
+        return _("%(km).1f km") % {"km": meters / 1000}
+    return _("%(m)d m") % {"m": int(round(meters / 10.0) * 10)}
