@@ -368,12 +368,12 @@ def shop_exception_set(
             raise HoursInvalid(
                 _("%(span)s closes before it opens.") % {"span": _span_text(opens, closes)}, field="closes"
             )
-    exception, _created = OpeningException.objects.update_or_create(
-        shop=shop,
-        date=date,
-        defaults={"closed": closed, "opens": opens, "closes": closes, "note": (note or "").strip()},
-    )
-    _full_clean(exception)
+    Shop.objects.select_for_update().filter(pk=shop.pk).first()  # one writer per shop: no duplicate date
+    exception = shop.exceptions.filter(date=date).first() or OpeningException(shop=shop, date=date)
+    exception.closed, exception.opens, exception.closes = closed, opens, closes
+    exception.note = (note or "").strip()
+    _full_clean(exception, validate_constraints=False)  # the database checks its own constraints
+    exception.save()
     return exception
 
 
