@@ -42,7 +42,7 @@ test: $(STAMP) chromium lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l zh_Hans -i .venv -i staticfiles -i bench -i tests -i var
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete -i .venv -i staticfiles -i bench -i tests -i var
 	$(PY) manage.py compilemessages -i .venv
 
 # Every bench/*.py in turn (each caches its synthetic data under var/bench/; see bench/README.md).
