@@ -29,6 +29,8 @@
       return response.json().catch(function () { return {}; }).then(function (data) {
         return { ok: response.ok, status: response.status, data: data };
       });
+    }, function () {
+      return { ok: false, status: 0, data: {} }; // offline: callers keep what they need for a retry
     });
   }
 
@@ -101,8 +103,17 @@
     });
     setInterval(function () { self.frame({ type: "ping" }); }, 30000);
     this.setStatus(this.t.connecting);
+    this.loadLatest();
+  };
+
+  Conversation.prototype.loadLatest = function () {
+    var self = this;
     api("GET", this.messagesUrl).then(function (res) {
-      if (!res.ok) { self.setStatus(res.data.detail || ""); return; }
+      if (!res.ok) {
+        self.setStatus(res.data.detail || self.t.offline);
+        if (res.status === 0 || res.status >= 500) setTimeout(function () { self.loadLatest(); }, 3000);
+        return;
+      }
       self.prepend(res.data.messages, res.data.has_more, true);
       self.scrollDown();
       self.connect();
@@ -214,7 +225,11 @@
       var seq = self.lastSeq;
       if (seq <= self.readSeq) return;
       self.readSeq = seq;
-      if (!self.frame({ type: "read", seq: seq })) api("POST", self.readUrl, { seq: seq });
+      if (!self.frame({ type: "read", seq: seq })) {
+        api("POST", self.readUrl, { seq: seq }).then(function (res) {
+          if (!res.ok) self.readSeq = Math.min(self.readSeq, seq - 1); // marked again later
+        });
+      }
     }, 400);
   };
 
@@ -354,9 +369,6 @@
     var pending = this.pending[clientId];
     api("POST", this.messagesUrl, { client_id: clientId, body: pending.body }).then(function (res) {
       self.afterHttpSend(clientId, res);
-    }, function () {
-      pending.el.classList.add("failed");
-      pending.el.title = self.t.failed; // stays pending; sent again when the socket is back
     });
   };
 
@@ -376,10 +388,15 @@
   };
 
   Conversation.prototype.afterHttpSend = function (clientId, res) {
+    var pending = this.pending[clientId];
     if (!res.ok) {
-      if (this.pending[clientId] && res.status >= 500) return; // kept for the next retry
-      if (this.pending[clientId]) { this.pending[clientId].el.remove(); delete this.pending[clientId]; }
-      this.showError(res.data.detail || (res.data.photo && res.data.photo[0]) || "");
+      if (pending && (res.status === 0 || res.status >= 500 || res.status === 429)) {
+        pending.el.classList.add("failed");
+        pending.el.title = this.t.failed; // stays pending; sent again when the socket is back
+        return;
+      }
+      if (pending) { pending.el.remove(); delete this.pending[clientId]; }
+      this.showError(res.data.detail || (res.data.photo && res.data.photo[0]) || this.t.failed);
       return;
     }
     // With the socket up the message arrives on it; without, fetch what is new, in order.

@@ -1,0 +1,95 @@
+"""Chat in the browser: a resident and a shopkeeper talk live, and a dropped socket catches up."""
+
+import io
+import time
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from apps.chat import services
+from apps.chat.models import Member, Message
+from tests.accounts.factories import JINGAN, ResidentFactory
+from tests.market.factories import make_shop, publish
+
+pytestmark = pytest.mark.e2e
+
+RECONNECT_MS = 15_000  # the backoff waits up to a few seconds between tries
+
+
+def photo(tmp_path):
+    path = tmp_path / "lychees.png"
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "crimson").save(buf, format="PNG")
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def bodies(page):
+    return page.get_by_test_id("messages").get_by_test_id("message").locator(".body")
+
+
+def test_resident_and_shopkeeper_chat_live_and_catch_up_after_a_reconnect(live_site, new_context, log_in, tmp_path):
+    shop = make_shop(name="老王水果 Wang's Fruit", verified=True)
+    stall = publish(shop=shop, title="Fresh lychees, 1 jin", price="18.00", category="fruit_veg")
+    resident = ResidentFactory(home=JINGAN, display_name="Li Hua")
+    conversation = services.conversation_open_for_stall(resident=resident, stall=stall)
+    url = live_site.reverse("chat:conversation", pk=conversation.pk)
+
+    buyer = log_in(new_context().new_page(), resident)
+    buyer.goto(url)
+    expect(buyer.get_by_test_id("stall-card")).to_contain_text("Fresh lychees")
+    expect(buyer.get_by_test_id("chat-status")).to_have_text("Live")
+    buyer.get_by_test_id("compose-body").fill("Are the lychees sweet?")
+    buyer.get_by_test_id("compose-body").press("Enter")
+    expect(bodies(buyer)).to_have_text(["Are the lychees sweet?"])
+
+    # The shopkeeper sees the unread conversation in the list, opens it, and they talk live.
+    keeper_context = new_context()
+    keeper = log_in(keeper_context.new_page(), shop.owner)
+    keeper.goto(live_site.reverse("chat:list"))
+    row = keeper.locator(f'[data-conversation-id="{conversation.pk}"]')
+    expect(row.get_by_test_id("unread")).to_have_text("1")
+    row.get_by_role("link").click()
+    expect(keeper.get_by_test_id("chat-status")).to_have_text("Live")
+    expect(bodies(keeper)).to_have_text(["Are the lychees sweet?"])
+
+    keeper.get_by_test_id("compose-body").press_sequentially("Very")
+    expect(buyer.get_by_test_id("typing")).to_contain_text("is typing")
+    keeper.get_by_test_id("compose-body").press_sequentially(" sweet, picked yesterday.")
+    keeper.get_by_test_id("compose-send").click()
+    expect(bodies(buyer)).to_have_text(["Are the lychees sweet?", "Very sweet, picked yesterday."])
+
+    buyer.get_by_test_id("compose-photo").set_input_files(str(photo(tmp_path)))
+    expect(keeper.get_by_test_id("messages").locator("img")).to_have_count(1)
+
+    # The shopkeeper's connection drops; the resident writes meanwhile; on reconnect the shopkeeper
+    # gets exactly the missed messages, in order, without reloading the page.
+    keeper_context.set_offline(True)
+    keeper.evaluate("window.jiefangChat.ws.close()")
+    expect(keeper.get_by_test_id("chat-status")).to_contain_text("Offline")
+    for text in ["I'll take two jin.", "Can I pick them up at six?"]:
+        buyer.get_by_test_id("compose-body").fill(text)
+        buyer.get_by_test_id("compose-send").click()
+    expect(bodies(buyer)).to_have_count(4)
+    expect(bodies(keeper)).to_have_count(2)
+    keeper_context.set_offline(False)
+    expect(keeper.get_by_test_id("chat-status")).to_have_text("Live", timeout=RECONNECT_MS)
+    expect(bodies(keeper)).to_have_text(
+        [
+            "Are the lychees sweet?",
+            "Very sweet, picked yesterday.",
+            "I'll take two jin.",
+            "Can I pick them up at six?",
+        ]
+    )
+    expect(keeper.get_by_test_id("messages").get_by_test_id("message")).to_have_count(5)  # with the photo
+    assert Message.objects.filter(conversation=conversation).count() == 5
+    # The open page marks what it shows as read (and the test ends only after that write).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        marker = Member.objects.filter(conversation=conversation, resident=shop.owner).first()
+        if marker and marker.last_read_seq == 5:
+            break
+        time.sleep(0.1)
+    assert marker is not None and marker.last_read_seq == 5
