@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""Benchmark of the nearby feed: the feed query of residents with filters, and the feed page under load.
+
+    .venv/bin/python bench/feed.py                  # SQLite, plus PostgreSQL when DATABASE_URL is set
+    .venv/bin/python bench/feed.py --no-load        # the query only
+    .venv/bin/python bench/feed.py --only postgresql --load-seconds 30 --workers 2
+
+It reuses the synthetic city of bench/nearby.py (1,000,000 stalls over 30 km x 30 km, built and
+cached there) and adds 100,000 residents with home cells spread over the city. Then:
+
+1. The feed query (`apps.market.selectors.stalls_feed`, through the ORM: open and unexpired stalls
+   in the radius, ranked by km + days, a page of 20 with photos, pledges, seller and shop) for
+   random residents at 1 km and 5 km, with a mix of filters, p50/p95 — beside a brute-force query
+   (the same ranking and filters over every row, no cell index) in the same run.
+2. The HTML feed page under load: uvicorn with several ASGI workers serves the real site against
+   the benchmark database (Redis for the cache when REDIS_URL is set); wrk, a second process on
+   loopback, asks for the home page as logged-in residents for a bounded time. It prints requests
+   per second, p50/p95/p99 latency and the error rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import nearby as city  # noqa: E402  (the city builder of bench/nearby.py)
+
+DEFAULT_RESIDENTS = 100_000
+RADII_M = (1000, 5000)
+PAGE = 20
+GOALS_P95_MS = {1000: 15.0, 5000: 50.0}
+FILTER_MIX = (
+    {},
+    {"kind": "sale"},
+    {"category": "fruit_veg"},
+    {"price_min": 10, "price_max": 100},
+    {"seller": "shops"},
+    {"free_only": True},
+)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", type=int, default=city.DEFAULT_ROWS, help="stalls in the city (default 1,000,000)")
+    p.add_argument("--residents", type=int, default=DEFAULT_RESIDENTS)
+    p.add_argument("--queries", type=int, default=200, help="timed feed queries per radius")
+    p.add_argument("--scan-queries", type=int, default=10, help="timed brute-force queries per radius")
+    p.add_argument("--seed", type=int, default=20260101)
+    p.add_argument("--rebuild", action="store_true")
+    p.add_argument("--dir", type=Path, default=ROOT / "var" / "bench")
+    p.add_argument("--only", choices=("sqlite", "postgresql"))
+    p.add_argument("--no-load", action="store_true", help="skip the page load test")
+    p.add_argument("--load-seconds", type=int, default=20)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument("--sessions", type=int, default=400, help="logged-in residents the load is spread over")
+    args = p.parse_args(argv)
+    args.no_postgis = True
+    return args
+
+
+# --- Residents ------------------------------------------------------------------------------------
+
+
+def ensure_residents(alias: str, args, meta: dict) -> None:
+    """100,000 residents with homes, as `resident_home_set` stores them (the cell's centre)."""
+    from django.db import connections
+    from h3.api import basic_int as h3i
+
+    from apps.accounts.models import Resident
+    from apps.nearby import geo
+
+    conn = connections[alias]
+    with conn.cursor() as cur:
+        cur.execute("SELECT value FROM bench_meta WHERE key = 'meta'")
+        row = cur.fetchone()
+        current = json.loads(row[0]) if row else {}
+    if current.get("feed_residents") == args.residents:
+        return
+    t0 = time.perf_counter()
+    print(f"  [{alias}] adding {args.residents:,} residents with homes ...", flush=True)
+    rng = random.Random(args.seed + 7)
+    seen_at = datetime.fromisoformat(meta["now"]) - timedelta(days=1)
+    batch = []
+    for i in range(args.residents):
+        lat, lng = city.random_city_point(rng, city.ORIGIN_SIDE_M)
+        home = h3i.latlng_to_cell(lat, lng, 9)
+        clat, clng = h3i.cell_to_latlng(home)
+        r = Resident(
+            username=f"neighbour{i}",
+            email=f"neighbour{i}@bench.invalid",
+            display_name=f"Neighbour {i}",
+            password="!",
+            home_cell=home,
+            radius_m=rng.choice(RADII_M),
+            feed_seen_at=seen_at,
+            feed_visit_at=seen_at,
+        )
+        r.place_at(geo.Point(clat, clng))
+        batch.append(r)
+        if len(batch) == 5000:
+            Resident.objects.using(alias).bulk_create(batch, batch_size=5000)
+            batch = []
+    if batch:
+        Resident.objects.using(alias).bulk_create(batch, batch_size=5000)
+    current["feed_residents"] = args.residents
+    with conn.cursor() as cur:
+        cur.execute("UPDATE bench_meta SET value = %s WHERE key = 'meta'", [json.dumps(current)])
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cur:
+            cur.execute("ANALYZE")
+    print(f"  [{alias}] residents added in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+# --- The feed query -------------------------------------------------------------------------------
+
+
+def feed_queries(alias: str, args, now: datetime) -> dict:
+    from django.db import connections, transaction
+    from django.db.models import F, FloatField, Value
+
+    from apps.accounts.models import Resident
+    from apps.market import selectors
+    from apps.market.models import Stall
+    from apps.nearby.selectors import great_circle_m
+
+    conn = connections[alias]
+    rng = random.Random(args.seed + 11)
+    ids = list(Resident.objects.using(alias).filter(home_cell__isnull=False).values_list("pk", flat=True)[:50_000])
+
+    def residents(n):
+        return list(Resident.objects.using(alias).filter(pk__in=rng.sample(ids, n)))
+
+    def run_feed(resident, radius, filters):
+        page = selectors.stalls_feed(
+            origin=resident.point,
+            radius_m=radius,
+            viewer=resident,
+            filters=selectors.FeedFilters(**filters),
+            limit=PAGE,
+            now=now,
+        )
+        return page.items  # photos, pledges, seller and shop come prefetched, as the page renders them
+
+    def brute(resident, radius, filters):
+        qs = selectors.FeedFilters(**filters).apply(
+            Stall.objects.using(alias).filter(status=Stall.Status.OPEN, expires_at__gt=now)
+        )
+        qs = (
+            qs.annotate(distance_m=great_circle_m(resident.point))
+            .filter(distance_m__lte=radius)
+            .annotate(rank=F("distance_m") / Value(1000.0, output_field=FloatField()) - F("fresh_days"))
+            .order_by("rank", "pk")[:PAGE]
+        )
+        if conn.vendor == "sqlite":
+            sql, params = qs.query.get_compiler(using=alias).as_sql()
+            sql = sql.replace('FROM "market_stall"', 'FROM "market_stall" NOT INDEXED', 1)
+            return list(Stall.objects.using(alias).raw(sql, params))
+        with transaction.atomic(using=alias), conn.cursor() as cur:
+            for kind in ("indexscan", "indexonlyscan", "bitmapscan"):
+                cur.execute(f"SET LOCAL enable_{kind} = off")
+            return list(qs)
+
+    out = {}
+    for radius in RADII_M:
+        people = residents(args.queries + 10)
+        for r in people[:10]:  # warm up
+            run_feed(r, radius, {})
+        times, brute_times, mismatches = [], [], 0
+        for i, r in enumerate(people[10:]):
+            filters = FILTER_MIX[i % len(FILTER_MIX)]
+            t = time.perf_counter()
+            got = run_feed(r, radius, filters)
+            times.append((time.perf_counter() - t) * 1000)
+            if i < args.scan_queries:
+                t = time.perf_counter()
+                oracle = brute(r, radius, filters)
+                brute_times.append((time.perf_counter() - t) * 1000)
+                mismatches += [s.pk for s in got] != [s.pk for s in oracle]
+        res = {
+            "radius_m": radius,
+            "feed_ms": {"p50": city.percentile(times, 0.5), "p95": city.percentile(times, 0.95)},
+            "brute_ms": {"p50": city.percentile(brute_times, 0.5), "p95": city.percentile(brute_times, 0.95)},
+            "mismatches": mismatches,
+            "goal_p95_ms": GOALS_P95_MS[radius],
+        }
+        res["brute_over_feed_p50"] = res["brute_ms"]["p50"] / res["feed_ms"]["p50"]
+        out[radius] = res
+        print(
+            f"[{alias}] feed {radius:>4} m: p50 {res['feed_ms']['p50']:.1f} ms / p95 {res['feed_ms']['p95']:.1f} ms"
+            f" (goal p95 < {GOALS_P95_MS[radius]:.0f} ms); brute force p50 {res['brute_ms']['p50']:.0f} ms"
+            f" / p95 {res['brute_ms']['p95']:.0f} ms, {res['brute_over_feed_p50']:.0f}x slower;"
+            f" answers differing from brute force: {mismatches}",
+            flush=True,
+        )
+    return out
+
+
+# --- The page under load --------------------------------------------------------------------------
+
+WRK_SCRIPT = r"""
+local cookies = {}
+for line in io.lines(os.getenv("JIEFANG_BENCH_COOKIES")) do cookies[#cookies + 1] = line end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/", {["Cookie"] = "sessionid=" .. cookies[(n % #cookies) + 1]})
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.status + summary.errors.timeout
+  io.write(string.format("JSON {\"requests\": %d, \"seconds\": %.3f, \"errors\": %d, \"non2xx\": %d, "
+    .. "\"p50_ms\": %.2f, \"p95_ms\": %.2f, \"p99_ms\": %.2f}\n",
+    summary.requests, summary.duration / 1e6, errors, summary.errors.status,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    print("  installing wrk (Debian package) for the load test ...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    path = shutil.which("wrk")
+    if not path:
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+        path = shutil.which("wrk")
+    if not path:
+        sys.exit("wrk is needed for the load test (apt-get install wrk), or pass --no-load")
+    return path
+
+
+def make_sessions(alias: str, args, secret: str) -> list[str]:
+    """Session rows for residents spread over the city, as a login would leave them."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from apps.accounts.models import Resident
+
+    settings.SECRET_KEY = secret
+    rng = random.Random(args.seed + 13)
+    ids = list(Resident.objects.using(alias).filter(home_cell__isnull=False).values_list("pk", flat=True)[:50_000])
+    people = Resident.objects.using(alias).filter(pk__in=rng.sample(ids, args.sessions))
+    rows, keys = [], []
+    for r in people:
+        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+        data = {
+            "_auth_user_id": str(r.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": r.get_session_auth_hash(),
+        }
+        rows.append(
+            Session(
+                session_key=key, session_data=SessionStore().encode(data), expire_date=timezone.now() + timedelta(1)
+            )
+        )
+        keys.append(key)
+    Session.objects.using(alias).bulk_create(rows)
+    return keys
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def page_load(alias: str, args) -> dict:
+    from django.db import connections
+
+    settings_dict = connections[alias].settings_dict
+    if connections[alias].vendor == "postgresql":
+        db_url = (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
+            f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+        )
+    else:
+        db_url = f"sqlite:///{settings_dict['NAME']}"
+    secret = "bench-" + "x" * 50
+    keys = make_sessions(alias, args, secret)
+    wrk = ensure_wrk()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secret,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_CONN_MAX_AGE": "60",
+    }
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "neighborhood.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        with tempfile.TemporaryDirectory() as tmp:
+            cookies = Path(tmp) / "cookies.txt"
+            cookies.write_text("\n".join(keys) + "\n")
+            script = Path(tmp) / "feed.lua"
+            script.write_text(WRK_SCRIPT)
+            wenv = {**os.environ, "JIEFANG_BENCH_COOKIES": str(cookies)}
+            base = f"http://127.0.0.1:{port}/"
+            # warm-up: every worker imports, connects and fills the card cache once
+            subprocess.run([wrk, "-t1", "-c8", "-d3s", "-s", str(script), base], env=wenv, capture_output=True)
+            done = subprocess.run(
+                [
+                    wrk,
+                    "-t1",
+                    f"-c{args.connections}",
+                    f"-d{args.load_seconds}s",
+                    "--timeout",
+                    "5s",
+                    "-s",
+                    str(script),
+                    base,
+                ],
+                env=wenv,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        line = next(x for x in done.stdout.splitlines() if x.startswith("JSON "))
+        res = json.loads(line[5:])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    res["rps"] = res["requests"] / res["seconds"]
+    res["error_rate"] = res["errors"] / max(1, res["requests"])
+    res.update({"workers": args.workers, "connections": args.connections, "sessions": args.sessions})
+    print(
+        f"[{alias}] feed page: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p95 {res['p95_ms']:.1f} ms,"
+        f" p99 {res['p99_ms']:.1f} ms, errors {res['error_rate']:.2%} ({args.workers} uvicorn workers,"
+        f" {args.connections} connections, {args.sessions} residents; goal >= 300 req/s, p95 < 100 ms)",
+        flush=True,
+    )
+    return res
+
+
+def setup_django(args) -> str:
+    """One database per process, as the default alias, so the real selectors run unchanged."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neighborhood.settings")
+    import django
+    import environ
+    from django.conf import settings
+
+    args.dir.mkdir(parents=True, exist_ok=True)
+    if args.only == "postgresql":
+        url = city.bench_postgres_url(args.rows)
+        default = environ.Env.db_url_config(url)
+    else:
+        default = {
+            **environ.Env.db_url_config(f"sqlite:///{args.dir / f'nearby-{args.rows}.sqlite3'}"),
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    settings.DATABASES = {"default": default}
+    settings.DEBUG = False
+    django.setup()
+    return "default"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.only is None:
+        # each database in a process of its own, where it is the default one
+        todo = ["sqlite"] + (["postgresql"] if city.bench_postgres_url(args.rows) else [])
+        codes = [subprocess.call([sys.executable, __file__, *(argv or sys.argv[1:]), "--only", db]) for db in todo]
+        return max(codes)
+    alias = setup_django(args)
+    name = args.only
+    city.ensure_database_exists(alias)
+    meta = city.city_is_current(alias, args)
+    if meta is None or args.rebuild:
+        meta = city.build_city(alias, args, postgis=False)
+    ensure_residents(alias, args, meta)
+    now = datetime.fromisoformat(meta["now"])
+    results = {"machine": city.describe_machine([alias]), "database": name}
+    results["queries"] = {str(k): v for k, v in feed_queries(alias, args, now).items()}
+    if not args.no_load:
+        results["page"] = page_load(alias, args)
+    out = args.dir / f"feed-{name}-{args.rows}.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"figures written to {out}")
+    met = all(results["queries"][str(r)]["feed_ms"]["p95"] <= GOALS_P95_MS[r] for r in RADII_M)
+    print(f"[{name}] query goals {'met' if met else 'missed'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
