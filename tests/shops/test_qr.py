@@ -53,7 +53,7 @@ def test_segno_matrix_round_trip(shop):
     expected = [[bool(v) for v in row] for row in code.matrix_iter(scale=1, border=4)]
     got = [[png.getpixel((x, y)) < 128 for x in range(png.width)] for y in range(png.height)]
     assert got == expected
-    assert code.designator.endswith("-M")
+    assert code.error in ("M", "Q", "H")  # at least M; segno raises it when the version has room
 
 
 def test_svg_is_an_svg_of_the_same_code(shop):
