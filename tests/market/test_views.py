@@ -157,3 +157,15 @@ def test_new_since_last_visit_is_counted_and_marked_in_the_page(client):
     html = client.get(reverse("home")).content.decode()
     assert 'data-testid="new-since"' in html
     assert f'data-seen="{int(earlier.timestamp())}"' in html
+
+
+def test_message_the_seller_opens_a_conversation_about_the_stall(client):
+    stall = publish(shop=make_shop(at=NORTH_600M), title="Rice")
+    buyer = ResidentFactory(home=JINGAN)
+    client.force_login(buyer)
+    html = client.get(reverse("market:stall_detail", args=[stall.pk])).content.decode()
+    assert 'data-testid="message-seller"' in html
+    resp = client.post(reverse("chat:open_stall", args=[stall.pk]))
+    assert resp.status_code == 302 and "/chat/" in resp.url
+    again = client.post(reverse("chat:open_stall", args=[stall.pk]))
+    assert again.url == resp.url  # the same conversation is reused
