@@ -258,12 +258,20 @@ def shop_followers(*, shop: Shop) -> QuerySet:
 
 
 def shop_stalls_current(*, shop: Shop, limit: int = 20) -> list:
-    """The shop's open, unexpired stalls, newest first (the market app may offer a richer version)."""
+    """The shop's open, unexpired stalls, newest first (the market app may offer a richer version).
+
+    Each stall carries this very shop object, with its `active_pledges`, so stall cards cost no
+    query for the shop or its badges."""
     from apps.market.models import Stall
 
-    return list(
+    if not hasattr(shop, "active_pledges"):
+        shop.active_pledges = pledges_active(shop=shop)
+    stalls = list(
         Stall.objects.filter(shop=shop, status=Stall.Status.OPEN, expires_at__gt=timezone.now())
-        .select_related("seller", "shop")
-        .prefetch_related("photos", "shop__pledges")
+        .select_related("seller")
+        .prefetch_related("photos")
         .order_by("-created_at")[:limit]
     )
+    for stall in stalls:
+        stall.shop = shop
+    return stalls

@@ -96,6 +96,7 @@ def test_visitor_from_the_qr_sees_the_page_and_the_invitation(client):
     assert 'data-testid="unverified"' in html
     assert 'data-pledge="returns"' in html and "within 7 days" in html
     assert "今日面包" in html
+    assert html.count("7-day returns") == 2  # on the shop's badges and on its stall's card
     assert 'data-testid="follow"' not in html  # visitors are invited to join first
 
 
@@ -123,7 +124,7 @@ def test_the_shop_page_stays_within_a_fixed_number_of_queries(client, django_ass
     services.shop_hours_set(shop=shop, by=shop.owner, spans=[(d, dt.time(8), dt.time(20)) for d in range(7)])
     viewer = ResidentFactory()
     client.force_login(viewer)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(10):
         resp = client.get(reverse("shops:detail", args=[shop.pk]))
     assert resp.status_code == 200
 
