@@ -66,6 +66,20 @@ def _signed_in_user(user_id: int, session: SessionBase | None):
 class UserConsumer(AsyncWebsocketConsumer):
     """A socket that only listens to the user's own group: conversation lists, the notification bell."""
 
+    # Group events handled without the database, or only through database_sync_to_async (which
+    # closes stale connections itself). Channels' dispatch would first run its connection cleanup
+    # through the process's one sync thread for each of them: a room's fan-out would then queue,
+    # message by message and socket by socket, behind every database write of the process.
+    DIRECT_EVENTS = frozenset(
+        {"chat.message", "chat.read", "chat.typing", "user.push", "sockets.close", "conversation.revoke"}
+    )
+
+    async def dispatch(self, message):
+        if message.get("type") in self.DIRECT_EVENTS:
+            await getattr(self, message["type"].replace(".", "_"))(message)
+        else:
+            await super().dispatch(message)
+
     async def connect(self):
         self.user = self.scope.get("user")
         if self.user is None or not self.user.is_authenticated:

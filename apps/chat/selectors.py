@@ -52,25 +52,25 @@ def room_cells_for(resident) -> dict[int, Shop | None]:
 
 
 def can_read_room(resident, room: Conversation) -> bool:
-    return resident.is_staff or room.room_cell in room_cells_for(resident)
+    if resident.is_staff or room.room_cell == home_room_cell(resident):
+        return True
+    return room.room_cell in room_cells_for(resident)
+
+
+def room_voice(resident, room: Conversation) -> tuple[bool, Shop | None]:
+    """Whether the resident may post in the room, and the shop they speak for there (None: as
+    themselves). Verified residents post in their home's room; verified shops in their location's.
+    Everyone else who may read the room only reads it."""
+    if not resident.is_active:
+        return False, None
+    if resident_is_verified(resident) and room.room_cell == home_room_cell(resident):
+        return True, None
+    shop = room_cells_for(resident).get(room.room_cell)
+    return (shop is not None and shop.is_verified), shop
 
 
 def can_post_in_room(resident, room: Conversation) -> bool:
-    """Verified residents post in their home's room; shops (verified ones) post in their location's.
-    Everyone else who may read the room only reads it."""
-    if not resident.is_active:
-        return False
-    if resident_is_verified(resident) and room.room_cell == home_room_cell(resident):
-        return True
-    shop = room_cells_for(resident).get(room.room_cell)
-    return shop is not None and shop.is_verified
-
-
-def room_posting_shop(resident, room: Conversation) -> Shop | None:
-    """The shop a resident writes for in a room, or None when they write as themselves."""
-    if resident_is_verified(resident) and room.room_cell == home_room_cell(resident):
-        return None
-    return room_cells_for(resident).get(room.room_cell)
+    return room_voice(resident, room)[0]
 
 
 def shop_side_ids(shop: Shop) -> set[int]:

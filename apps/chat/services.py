@@ -155,12 +155,11 @@ def room_join(*, resident, cell: int | None = None) -> Conversation:
 def _rate_check(sender) -> None:
     window = settings.JIEFANG_CHAT_USER_RATE_WINDOW_S
     key = f"chat:rate:{sender.pk}:{int(time.time() // window)}"
-    cache.add(key, 0, window * 2)
     try:
-        count = cache.incr(key)
+        count = cache.incr(key)  # one round trip to Redis on the hot path
     except ValueError:
-        cache.set(key, 1, window * 2)
-        count = 1
+        # add() fails when another process created the key meanwhile
+        count = 1 if cache.add(key, 1, window * 2) else cache.incr(key)
     if count > settings.JIEFANG_CHAT_USER_RATE:
         raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
 
@@ -185,9 +184,10 @@ def _writer_shop(sender, conversation: Conversation) -> Shop | None:
     if not sender.is_active:
         raise NotInConversation(_("Your account cannot send messages."))
     if conversation.kind == Conversation.Kind.ROOM:
-        if not selectors.can_post_in_room(sender, conversation):
+        may_post, shop = selectors.room_voice(sender, conversation)
+        if not may_post:
             raise RoomReadOnly(_("Only verified residents of this area and its shops can post in the room."))
-        return selectors.room_posting_shop(sender, conversation)
+        return shop
     if selectors.is_blocked_in(sender, conversation):
         raise ConversationBlocked(_("You cannot message each other: one of you blocked the other."))
     if conversation.kind == Conversation.Kind.SHOP and sender.pk != conversation.resident_id:
@@ -237,7 +237,8 @@ def message_send(*, sender, conversation_id: int, body: str, client_msg_id: str,
         message.photo.save(clean_photo.name, clean_photo, save=False)
     message.save()
     message.was_duplicate = False
-    Member.objects.update_or_create(conversation=conversation, resident=sender, defaults={"last_read_seq": seq})
+    if not Member.objects.filter(conversation=conversation, resident=sender).update(last_read_seq=seq):
+        Member.objects.create(conversation=conversation, resident=sender, last_read_seq=seq)
 
     members = selectors.member_ids(conversation)
     if members:
