@@ -12,7 +12,8 @@ from django.utils import translation
 from tests.accounts.factories import JINGAN, ResidentFactory
 
 LC_MESSAGES = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sdf]|\{(\w*)\}")
+# A named placeholder with its conversion, such as %(name)s or %(km).1f.
+PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[a-z]")
 
 
 def parse_po(text: str) -> list[dict]:
