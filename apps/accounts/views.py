@@ -3,6 +3,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
@@ -17,6 +18,14 @@ from .models import Resident
 
 def _form_error(form, exc: DomainError):
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+def _safe_next(request) -> str | None:
+    """Where to go once done (a shop page reached by QR, say), if it is on this site."""
+    target = request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
 
 
 def sign_up(request):
@@ -40,7 +49,8 @@ def sign_up(request):
         else:
             login(request, resident, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome, neighbour! Now choose your home area."))
-            return redirect("accounts:home")
+            target = _safe_next(request)
+            return redirect(reverse("accounts:home") + (f"?{urlencode({'next': target})}" if target else ""))
     return render(request, "accounts/sign_up.html", {"form": form})
 
 
@@ -85,7 +95,7 @@ def home_edit(request):
     if request.method == "POST" and form.is_valid():
         services.resident_home_set(resident=request.user, lat=form.cleaned_data["lat"], lng=form.cleaned_data["lng"])
         messages.success(request, _("Your home area is saved. Only this area is kept, never your exact point."))
-        return redirect("home")
+        return redirect(_safe_next(request) or "home")
     return render(request, "accounts/home_edit.html", {"form": form, "area": request.user.home_area})
 
 

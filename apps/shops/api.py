@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -145,7 +146,7 @@ class ShopWriteSerializer(serializers.Serializer):
 
     def validate(self, data):
         if self.partial and ("lat" in data) != ("lng" in data):
-            raise serializers.ValidationError({"lat": ["Give both lat and lng, or neither."]})
+            raise serializers.ValidationError({"lat": [_("Give both lat and lng, or neither.")]})
         return data
 
 
@@ -161,7 +162,7 @@ class NearbyQuerySerializer(serializers.Serializer):
 
     def validate(self, data):
         if ("lat" in data) != ("lng" in data):
-            raise serializers.ValidationError({"lat": ["Give both lat and lng, or neither."]})
+            raise serializers.ValidationError({"lat": [_("Give both lat and lng, or neither.")]})
         return data
 
 
@@ -517,7 +518,7 @@ class ShopStaffApi(APIView):
     def get(self, request, pk: int):
         shop = _shop(pk)
         if not selectors.shop_is_owner(shop=shop, resident=request.user):
-            raise services.NotShopOwner("Only the shop's owner may see its staff.")
+            raise services.NotShopOwner(_("Only the shop's owner may see its staff."))
         return self._list(shop)
 
     @extend_schema(
@@ -532,7 +533,7 @@ class ShopStaffApi(APIView):
         body.is_valid(raise_exception=True)
         resident = Resident.objects.filter(username__iexact=body.validated_data["username"]).first()
         if resident is None:
-            raise services.NotFound("There is no neighbour with this username.", field="username")
+            raise services.NotFound(_("There is no neighbour with this username."), field="username")
         services.shop_staff_add(shop=shop, by=request.user, resident=resident)
         return self._list(shop)
 
@@ -560,7 +561,7 @@ class _QrApi(APIView):
     def get(self, request, pk: int):
         shop = _shop(pk)
         if not selectors.shop_is_owner(shop=shop, resident=request.user):
-            raise services.NotShopOwner("Only the shop's owner prints its QR code.")
+            raise services.NotShopOwner(_("Only the shop's owner prints its QR code."))
         shop = selectors.shop_detail(pk=pk)
         url = qr.shop_public_url(shop, request)
         content = {

@@ -259,3 +259,26 @@ def test_shop_list_shows_nearby_cards_and_my_shops(client, owner_client):
     assert "My shops" in html and reverse("shops:manage", args=[owner_client.shop.pk]) in html
     client.logout()
     assert client.get(reverse("shops:list"), {"cursor": "garbage", "category": "nope"}).status_code == 200
+
+
+def test_a_visitor_who_joins_from_the_invitation_comes_back_to_the_shop(client):
+    shop = ShopFactory()
+    page = reverse("shops:detail", args=[shop.pk])
+    html = client.get(page + "?qr=1").content.decode()
+    assert f"{reverse('accounts:sign_up')}?next={page}" in html
+    resp = client.post(
+        f"{reverse('accounts:sign_up')}?next={page}",
+        {
+            "username": "newfan",
+            "email": "newfan@example.org",
+            "display_name": "新粉丝",
+            "language": "en",
+            "password1": "a-long-pass-2026",
+            "password2": "a-long-pass-2026",
+        },
+    )
+    assert resp.status_code == 302 and resp.url.startswith(reverse("accounts:home")) and "next=" in resp.url
+    resp = client.post(resp.url, {"lat": "31.2155", "lng": "121.4566"})
+    assert resp.status_code == 302 and resp.url == page
+    home = client.post(f"{reverse('accounts:home')}?next=https://evil.example/", {"lat": "31.2", "lng": "121.4"})
+    assert home.url == reverse("home")
