@@ -1,6 +1,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -282,3 +284,28 @@ def test_a_visitor_who_joins_from_the_invitation_comes_back_to_the_shop(client):
     assert resp.status_code == 302 and resp.url == page
     home = client.post(f"{reverse('accounts:home')}?next=https://evil.example/", {"lat": "31.2", "lng": "121.4"})
     assert home.url == reverse("home")
+
+
+def test_shop_lists_cost_the_same_queries_for_two_shops_or_eight(client):
+    client.force_login(ResidentFactory(home=JINGAN))
+
+    def fill(n):
+        for _ in range(n):
+            shop = ShopFactory()
+            services.pledge_take(shop=shop, by=shop.owner, kind=pledges.RETURNS)
+            services.shop_photo_add(shop=shop, by=shop.owner, upload=image_upload())
+            services.shop_hours_set(shop=shop, by=shop.owner, spans=[(0, dt.time(8), dt.time(9))])
+
+    counts, total = [], 0
+    for n in (2, 6):
+        fill(n)
+        total += n
+        with CaptureQueriesContext(connection) as page_queries:
+            html = client.get(reverse("shops:list")).content.decode()
+        assert html.count('data-testid="shop-card"') == total
+        with CaptureQueriesContext(connection) as api_queries:
+            body = client.get("/api/shops/", {"lat": JINGAN.lat, "lng": JINGAN.lng}).json()
+        counts.append((len(page_queries), len(api_queries), len(body["results"])))
+    (page_a, api_a, shown_a), (page_b, api_b, shown_b) = counts
+    assert (shown_a, shown_b) == (2, 8)
+    assert page_a == page_b and api_a == api_b
