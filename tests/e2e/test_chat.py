@@ -8,8 +8,7 @@ from django.db import OperationalError
 from PIL import Image
 from playwright.sync_api import expect
 
-from apps.chat import services
-from apps.chat.models import Member, Message
+from apps.chat.models import Conversation, Member, Message
 from tests.accounts.factories import JINGAN, ResidentFactory
 from tests.market.factories import make_shop, publish
 
@@ -34,16 +33,17 @@ def test_resident_and_shopkeeper_chat_live_and_catch_up_after_a_reconnect(live_s
     shop = make_shop(name="老王水果 Wang's Fruit", verified=True)
     stall = publish(shop=shop, title="Fresh lychees, 1 jin", price="18.00", category="fruit_veg")
     resident = ResidentFactory(home=JINGAN, display_name="Li Hua")
-    conversation = services.conversation_open_for_stall(resident=resident, stall=stall)
-    url = live_site.reverse("chat:conversation", pk=conversation.pk)
 
     # Both sign in before any page runs: on the embedded SQLite (one shared in-memory database)
     # a write from the test thread fails at once while the server is writing.
     buyer = log_in(new_context().new_page(), resident)
     keeper_context = new_context()
     keeper = log_in(keeper_context.new_page(), shop.owner)
-    buyer.goto(url)
+    buyer.goto(live_site.reverse("market:stall_detail", pk=stall.pk))
+    buyer.get_by_test_id("message-seller").click()  # opens the conversation about this stall
     expect(buyer.get_by_test_id("stall-card")).to_contain_text("Fresh lychees")
+    conversation = Conversation.objects.get(shop=shop, resident=resident)
+    assert conversation.stall == stall
     expect(buyer.get_by_test_id("chat-status")).to_have_text("Live")
     buyer.get_by_test_id("compose-body").fill("Are the lychees sweet?")
     buyer.get_by_test_id("compose-body").press("Enter")
