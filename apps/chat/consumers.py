@@ -184,7 +184,8 @@ class ChatConsumer(UserConsumer):
 
     def _page_after(self, after: int) -> list[dict]:
         conversation = selectors.conversation_get_for_member(resident=self.user, conversation_id=self.conversation_id)
-        return [message_as_dict(m) for m in selectors.messages_after(conversation=conversation, after_seq=after)]
+        page = selectors.messages_after(conversation=conversation, after_seq=after, limit=selectors.RESYNC_PAGE)
+        return [message_as_dict(m) for m in page]
 
     async def _resync(self):
         """Sends every message after `last_sent`, in order; then "sync.done"."""

@@ -293,6 +293,9 @@
       case "message.ack":
         if (this.pending[frame.client_id]) this.pending[frame.client_id].el.classList.remove("failed");
         break;
+      case "sync.more": // a long absence: the server sends the rest when asked
+        this.frame({ type: "sync", after: this.lastSeq });
+        break;
       case "typing":
         this.showTyping(frame.name);
         break;

@@ -417,3 +417,25 @@ def test_anything_can_be_pushed_to_a_users_sockets(alice):
         await comm.disconnect()
 
     run(scenario)
+
+
+def test_a_long_resync_comes_in_pages_and_says_when_there_is_more(alice, bob, direct, monkeypatch):
+    from apps.chat import consumers, selectors
+
+    monkeypatch.setattr(selectors, "RESYNC_PAGE", 2)
+    monkeypatch.setattr(consumers, "RESYNC_MAX_PAGES", 2)
+    for i in range(1, 6):
+        say(alice, direct, f"m{i}", f"c{i}")
+    b = signed_in(bob)
+
+    async def scenario():
+        comm = socket(f"/ws/chat/{direct.pk}/?after=0", b)
+        assert (await comm.connect())[0]
+        assert [(await expect(comm, "message.new"))["message"]["seq"] for _ in range(4)] == [1, 2, 3, 4]
+        assert (await expect(comm, "sync.more"))["last_seq"] == 4
+        await comm.send_json_to({"type": "sync", "after": 4})
+        assert (await expect(comm, "message.new"))["message"]["seq"] == 5
+        assert (await expect(comm, "sync.done"))["last_seq"] == 5
+        await comm.disconnect()
+
+    run(scenario)
