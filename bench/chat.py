@@ -161,6 +161,7 @@ class Run:
     def __init__(self):
         self.sent_at: dict[str, tuple[float, int]] = {}  # client id → (send time, sender index)
         self.latencies: list[float] = []
+        self.ack_latencies: list[float] = []
         self.received: dict[str, int] = {}
         self.measuring = False
         self.out_of_order = 0
@@ -237,12 +238,13 @@ async def drive(args, room_id, members, ports, server_pids) -> list[dict]:
             url, origin="http://127.0.0.1", additional_headers={"Cookie": members[i][1]}, open_timeout=60
         )
         send_sockets.append(ws)
-        tasks.append(asyncio.create_task(drain(ws)))
+        tasks.append(asyncio.create_task(drain(ws, run)))
 
     results = []
     receivers = len(members) - 1
     for step, rate in enumerate(float(r) for r in args.rates.split(",")):
         run.latencies.clear()
+        run.ack_latencies.clear()
         run.sent_at.clear()
         run.received.clear()
         run.measuring = False
@@ -274,6 +276,8 @@ async def drive(args, room_id, members, ports, server_pids) -> list[dict]:
             "p50_ms": round(percentile(lat, 0.50), 1),
             "p95_ms": round(percentile(lat, 0.95), 1),
             "p99_ms": round(percentile(lat, 0.99), 1),
+            "stored_p50_ms": round(percentile(run.ack_latencies, 0.50), 1),
+            "stored_p95_ms": round(percentile(run.ack_latencies, 0.95), 1),
             "delivered": delivered,
             "expected": expected,
             "server_cpu_ms_per_delivery": round(cpu * 1000 / delivered, 3) if delivered else None,
@@ -285,6 +289,7 @@ async def drive(args, room_id, members, ports, server_pids) -> list[dict]:
         print(
             f"{result['msg_per_s']:>6.0f} msg/s  {result['deliveries_per_s']:>6} deliveries/s  "
             f"p50 {result['p50_ms']:>7.1f}  p95 {result['p95_ms']:>7.1f}  p99 {result['p99_ms']:>7.1f} ms  "
+            f"(stored: p50 {result['stored_p50_ms']}, p95 {result['stored_p95_ms']})  "
             f"delivered {delivered}/{expected}  CPU: servers {result['server_cpu_cores']} cores "
             f"({result['server_cpu_ms_per_delivery']} ms/delivery), clients {result['clients_cpu_cores']} cores, "
             f"load {result['load_average_1m']}",
@@ -304,10 +309,14 @@ async def drive(args, room_id, members, ports, server_pids) -> list[dict]:
     return results
 
 
-async def drain(ws):
+async def drain(ws, run: Run):
+    """A sender's own socket: times the acknowledgements (the message is stored by then)."""
     try:
-        async for _ in ws:
-            pass
+        async for text in ws:
+            if '"message.ack"' in text and run.measuring:
+                sent = run.sent_at.get(CLIENT_ID_RE.search(text).group(1))
+                if sent is not None:
+                    run.ack_latencies.append((time.perf_counter() - sent[0]) * 1000)
     except Exception:  # noqa: BLE001 - closed at the end of the run
         pass
 
@@ -336,6 +345,9 @@ def main(argv=None) -> int:
         "JIEFANG_CHAT_USER_RATE": "1000000",
         "JIEFANG_CHAT_SOCKET_BURST": "1000000",
         "JIEFANG_CHAT_SOCKET_REFILL_PER_S": "1000000",
+        # Persistent database connections, as a deployment runs them: without, every sync call of
+        # a consumer opens a new PostgreSQL connection.
+        "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
     }
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neighborhood.settings")
