@@ -9,7 +9,7 @@ Fixtures (use them from any tests/e2e module; mark the tests `@pytest.mark.e2e`)
 
 - `live_site`: the running site; `live_site.url` is the base URL, `live_site.reverse("home")` an
   absolute URL, `live_site.ws_url` the ws:// base for WebSocket tests.
-- `browser`: one headless Chromium for the session.
+- `browser`: one headless Chromium for the session (Debian's, at `shutil.which("chromium")`).
 - `new_context`: `new_context(**options)` opens an independent browser context (own cookies, own
   session: one per user when two residents talk) with a phone viewport; all are closed after the test.
 - `context`, `page`: the first context and a page in it.
@@ -17,6 +17,11 @@ Fixtures (use them from any tests/e2e module; mark the tests `@pytest.mark.e2e`)
   form itself is tested in test_foundation.py) and returns the page.
 - `outside_browser`: `with outside_browser(): ...` runs code that uses `async_to_sync` (a service that
   broadcasts on commit) from the test body; see below why.
+- `asgi_server`: the session's uvicorn behind `live_site` (`.url`), started on first use.
+
+A test fails when the server logs an error (a 500, a crashed consumer) or a page throws an uncaught
+JavaScript error. The browser cannot reach the internet (every host name but 127.0.0.1 fails to
+resolve) and pages get no map tile URL: they must work without tiles.
 
 Playwright's sync API keeps its event loop marked as running in the test thread between calls, so
 Django's ORM refuses to run there (SynchronousOnlyOperation) and `async_to_sync` refuses too. The ORM
@@ -101,7 +106,15 @@ def asgi_server(django_db_setup):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(application, lifespan="off", log_level="warning", access_log=False, ws="websockets-sansio")
+    config = uvicorn.Config(
+        application,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        ws="websockets-sansio",
+        # A WebSocket a test left open must not hold up the end of the session.
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="e2e-uvicorn", daemon=True)
     thread.start()
