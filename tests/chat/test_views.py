@@ -50,6 +50,7 @@ def test_message_the_seller_button(alice, bob):
     assert response.status_code == 302 and response.url == f"/chat/{conversation.pk}/"
     page = client.get(response.url).content.decode()
     assert 'data-testid="stall-card"' in page and stall.title in page
+    assert f'href="/market/stalls/{stall.pk}/"' in page
     own = signed_in(bob).post(f"/chat/open/stall/{stall.pk}/", follow=True)
     assert "cannot message yourself" in own.content.decode()
 
