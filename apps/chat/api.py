@@ -134,6 +134,7 @@ class MessagePageSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
     last_seq = serializers.IntegerField()
     read_seq = serializers.IntegerField()
+    others_read_seq = serializers.IntegerField(help_text="how far the other side has read (0 in rooms)")
     has_more = serializers.BooleanField()
 
 
@@ -175,6 +176,7 @@ class MessageListApi(APIView):
                 "messages": [message_as_dict(m) for m in messages],
                 "last_seq": conversation.last_seq,
                 "read_seq": selectors.read_seq_of(conversation=conversation, resident=request.user),
+                "others_read_seq": selectors.others_read_seq(conversation=conversation, resident=request.user),
                 "has_more": has_more,
             }
         )

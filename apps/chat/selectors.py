@@ -207,5 +207,17 @@ def read_seq_of(*, conversation: Conversation, resident) -> int:
     )
 
 
+def others_read_seq(*, conversation: Conversation, resident) -> int:
+    """How far the other side has read (the furthest of them, for a shop's staff): what makes the
+    resident's own messages show as seen. Rooms have no such marker."""
+    if conversation.is_room:
+        return 0
+    others = counterpart_ids(conversation, resident)
+    seqs = Member.objects.filter(conversation=conversation, resident_id__in=others).values_list(
+        "last_read_seq", flat=True
+    )
+    return max(seqs, default=0)
+
+
 def blocks_by(*, resident) -> QuerySet[Block]:
     return Block.objects.filter(blocker=resident).select_related("blocked").order_by("-created_at")

@@ -106,6 +106,7 @@ def _chat_strings() -> dict:
         "closed": _("This conversation is closed."),
         "signedOut": _("You are signed out. Reload the page to sign in again."),
         "report": _("Report"),
+        "seen": _("Seen"),
         "unreadBelow": _("New messages"),
     }
 

@@ -71,6 +71,7 @@
     this.form = root.querySelector(".chat-compose");
     this.errorEl = root.querySelector("[data-testid=compose-error]");
     this.lastSeq = 0; // highest sequence number shown; everything up to it is on the page
+    this.othersReadSeq = 0; // how far the other side has read: own messages up to it show as seen
     this.oldestSeq = null;
     this.pending = {}; // client id → {body, el}: sent but not yet seen back
     this.ws = null;
@@ -115,6 +116,7 @@
         return;
       }
       self.prepend(res.data.messages, res.data.has_more, true);
+      self.markSeen(res.data.others_read_seq);
       self.scrollDown();
       self.connect();
       self.markReadSoon();
@@ -215,6 +217,25 @@
     this.markReadSoon();
   };
 
+  // The newest own message the other side has read shows "Seen".
+  Conversation.prototype.markSeen = function (seq) {
+    if (!seq || seq <= this.othersReadSeq) return;
+    this.othersReadSeq = seq;
+    var mine = this.list.querySelectorAll(".chat-msg.mine[data-seq]");
+    var last = null;
+    for (var i = 0; i < mine.length; i++) {
+      if (Number(mine[i].dataset.seq) <= seq) last = mine[i];
+    }
+    var old = this.list.querySelector(".chat-seen");
+    if (!last) return;
+    if (old) old.remove();
+    var seen = document.createElement("span");
+    seen.className = "chat-seen";
+    seen.dataset.testid = "seen";
+    seen.textContent = "✓ " + this.t.seen;
+    last.querySelector(".meta").appendChild(seen);
+  };
+
   Conversation.prototype.scrollDown = function () { this.list.scrollTop = this.list.scrollHeight; };
 
   Conversation.prototype.markReadSoon = function () {
@@ -292,6 +313,9 @@
         break;
       case "message.ack":
         if (this.pending[frame.client_id]) this.pending[frame.client_id].el.classList.remove("failed");
+        break;
+      case "read":
+        this.markSeen(frame.seq);
         break;
       case "sync.more": // a long absence: the server sends the rest when asked
         this.frame({ type: "sync", after: this.lastSeq });

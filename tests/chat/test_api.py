@@ -118,7 +118,9 @@ def test_list_and_read_marker(alice, bob, direct):
     client = client_for(bob)
     listed = client.get("/api/chat/conversations/").json()
     assert listed[0]["id"] == direct.pk and listed[0]["unread"] == 1 and listed[0]["title"] == "Alice"
+    assert client_for(alice).get(url(direct)).json()["others_read_seq"] == 0
     assert client.post(url(direct, "read/"), {"seq": 1}, format="json").json() == {"read_seq": 1}
+    assert client_for(alice).get(url(direct)).json()["others_read_seq"] == 1
     assert client.get("/api/chat/conversations/").json()[0]["unread"] == 0
     assert client.post(url(direct, "read/"), {"seq": "x"}, format="json").status_code == 400
 

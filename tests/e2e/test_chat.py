@@ -56,6 +56,7 @@ def test_resident_and_shopkeeper_chat_live_and_catch_up_after_a_reconnect(live_s
     row.get_by_role("link").click()
     expect(keeper.get_by_test_id("chat-status")).to_have_text("Live")
     expect(bodies(keeper)).to_have_text(["Are the lychees sweet?"])
+    expect(buyer.get_by_test_id("seen")).to_be_visible()  # the shopkeeper's read marker, live
 
     keeper.get_by_test_id("compose-body").press_sequentially("Very")
     expect(buyer.get_by_test_id("typing")).to_contain_text("is typing")
