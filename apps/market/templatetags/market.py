@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from apps.core.formatting import distance_text
 from apps.market.selectors import stall_shown_distance_m
 from apps.shops import pledges
 
@@ -16,7 +17,7 @@ def shown_distance(stall) -> str:
     d = stall_shown_distance_m(stall)
     if d is None:
         return ""
-    text = f"{d / 1000:.1f} km" if d >= 1000 else f"{d} m"
+    text = distance_text(d)
     if stall.location_is_exact:
         return _("%(d)s away") % {"d": text}
     return _("within about %(d)s") % {"d": text}

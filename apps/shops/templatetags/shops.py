@@ -1,8 +1,8 @@
 """Template helpers for shops, usable from any app's templates: `{% load shops %}`."""
 
 from django import template
-from django.utils.translation import gettext as _
 
+from apps.core.formatting import distance_text
 from apps.shops import selectors
 
 register = template.Library()
@@ -28,6 +28,4 @@ def shop_distance(meters) -> str:
     if meters is None or meters == "":
         return ""
     meters = float(meters)
-    if meters >= 1000:
-        return _("%(km).1f km") % {"km": meters / 1000}
-    return _("%(m)d m") % {"m": int(round(meters / 10.0) * 10)}
+    return distance_text(meters if meters >= 1000 else round(meters / 10.0) * 10)
