@@ -340,6 +340,8 @@ def main(argv=None) -> int:
         "DATABASE_URL": db_url,
         "REDIS_URL": args.redis,
         "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-" + "x" * 50,
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         # The bench measures fan-out, not the anti-flood limits: lift them for its senders.
         "JIEFANG_CHAT_USER_RATE": "1000000",

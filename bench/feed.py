@@ -305,6 +305,7 @@ def page_load(alias: str, args) -> dict:
         "DATABASE_URL": db_url,
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secret,
+        "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_CONN_MAX_AGE": "60",
     }

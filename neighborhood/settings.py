@@ -5,9 +5,13 @@ in-process and e-mail is written to a folder. DATABASE_URL and REDIS_URL switch 
 the Redis channel layer and real Celery workers.
 """
 
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -17,7 +21,12 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="jiefang-insecure-development-key-only-for-local-use")
+# The development key only ever signs sessions on a developer's machine: with DEBUG off there is no
+# default, and nothing starts without a key of its own.
+DEVELOPMENT_SECRET_KEY = "jiefang-insecure-development-key-only-for-local-use"  # noqa: S105
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false (a long random value).")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -34,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "csp",
     "apps.core",
     "apps.nearby",
     "apps.accounts",
@@ -45,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -77,6 +88,39 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- HTTPS, cookies and security headers ----------------------------------------------------------
+# Production is served over HTTPS (a proxy terminates TLS): on by default once DEBUG is off, so a
+# deployment that forgets a variable is safe rather than open. DJANGO_HTTPS=false serves plain HTTP
+# with DEBUG off (the benches on loopback). `manage.py check --deploy` passes with these defaults.
+HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=HTTPS)
+# Behind a proxy that sets this header (and strips it from clients), e.g. X-Forwarded-Proto: https.
+# uvicorn already trusts X-Forwarded-Proto from --forwarded-allow-ips (default 127.0.0.1).
+_proxy_ssl_header = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Other sites (the tile server among them: its usage policy asks for a Referer) see our origin,
+# never a path such as /accounts/residents/12/.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=HTTPS)
+SESSION_COOKIE_HTTPONLY = True
+# Scripts read the token from the page (<body data-csrf-token>, Swagger UI's rendered script), never
+# from the cookie, so the cookie can be hidden from them too.
+CSRF_COOKIE_HTTPONLY = True
+# Lax: a link from an e-mail or another site still arrives signed in; cross-site POSTs do not.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = HTTPS
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'jiefang.sqlite3'}")}
@@ -208,6 +252,41 @@ JIEFANG_PUBLIC_URL = env.str("JIEFANG_PUBLIC_URL", default="")
 JIEFANG_CJK_FONT = env.str("JIEFANG_CJK_FONT", default="")
 JIEFANG_TILE_URL = env.str("JIEFANG_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 JIEFANG_TILE_ATTRIBUTION = env.str("JIEFANG_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
+
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------------
+def _tile_origin(url: str) -> str | None:
+    """The origin map tiles load from: https://tile.openstreetmap.org, or https://*.tile.example.org
+    for a URL with Leaflet's {s} subdomain placeholder."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = re.sub(r"^\{s\}\.", "*.", parts.netloc)
+    return None if "{" in host else f"{parts.scheme}://{host}"
+
+
+# One policy for every page. Scripts only from our own origin (vendored htmx and Leaflet, static/js)
+# or carrying this response's nonce: no inline script runs, no attribute handler, no eval.
+# Styles only from our stylesheets: Leaflet and htmx move things through the CSSOM (element.style),
+# which CSP does not govern; htmx's own indicator <style> is switched off (meta htmx-config) and its
+# rules live in site.css. Pages that need more (the API docs) widen it for themselves only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # data: for Leaflet's placeholder tiles and images, blob: for photo previews before upload.
+        "img-src": [SELF, "data:", "blob:", *filter(None, [_tile_origin(JIEFANG_TILE_URL)])],
+        # 'self' covers ws: and wss: to this host (CSP Level 3): the chat's WebSocket.
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": HTTPS,
+    },
+}
 # How long a rendered page of feed cards is shared before it is rebuilt (a new stall shows within it).
 JIEFANG_FEED_CACHE_SECONDS = env.int("JIEFANG_FEED_CACHE_SECONDS", default=20)
 JIEFANG_IMAGE_MAX_BYTES = 5 * 1024 * 1024

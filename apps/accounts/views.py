@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -84,7 +85,12 @@ def profile_edit(request):
         else:
             messages.success(request, _("Your profile is saved."))
             response = redirect("accounts:profile")
-            response.set_cookie("django_language", resident.language)
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                resident.language,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
             return response
     return render(request, "accounts/profile_edit.html", {"form": form})
 

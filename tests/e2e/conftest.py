@@ -249,10 +249,30 @@ def outside_browser():
     return block
 
 
+# Every page reports what its Content-Security-Policy blocked (the listener is installed by the
+# browser before any page script, so the policy cannot block it).
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__jiefangCspViolation(
+    location.pathname + ": " + e.effectiveDirective + " blocked " + (e.blockedURI || "inline") +
+    (e.sourceFile ? " (" + e.sourceFile + ":" + e.lineNumber + ")" : "")
+  );
+});
+"""
+
+
 @pytest.fixture
-def new_context(browser, live_site):
+def csp_violations():
+    """What the Content-Security-Policy blocked in this test's pages, as "path: directive blocked
+    what"; a test that provokes a violation on purpose reads and clears it."""
+    return []
+
+
+@pytest.fixture
+def new_context(browser, live_site, csp_violations):
     """Opens independent browser contexts (one per user) with a phone viewport, in English unless
-    told otherwise; uncaught JavaScript errors fail the test."""
+    told otherwise; uncaught JavaScript errors and anything the Content-Security-Policy blocks fail
+    the test."""
     contexts = []
     js_errors: list[str] = []
 
@@ -261,6 +281,8 @@ def new_context(browser, live_site):
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
         context.on("weberror", lambda error: js_errors.append(f"{error.page.url if error.page else ''}: {error.error}"))
+        context.expose_function("__jiefangCspViolation", lambda text: csp_violations.append(text))
+        context.add_init_script(_CSP_LISTENER)
         contexts.append(context)
         return context
 
@@ -269,6 +291,8 @@ def new_context(browser, live_site):
         context.close()
     if js_errors:
         pytest.fail("JavaScript errors in the page:\n" + "\n".join(js_errors), pytrace=False)
+    if csp_violations:
+        pytest.fail("The Content-Security-Policy blocked:\n" + "\n".join(csp_violations), pytrace=False)
 
 
 @pytest.fixture
