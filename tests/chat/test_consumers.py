@@ -34,13 +34,17 @@ def run(scenario):
     async_to_sync(scenario)()
 
 
-async def expect(comm, kind, timeout=2):
+# Generous waits: they only matter when something is wrong, and a loaded 2-core CI is slow.
+WAIT = 10
+
+
+async def expect(comm, kind, timeout=WAIT):
     frame = await comm.receive_json_from(timeout=timeout)
     assert frame["type"] == kind, frame
     return frame
 
 
-async def expect_close(comm, code, timeout=2):
+async def expect_close(comm, code, timeout=WAIT):
     while True:
         output = await comm.receive_output(timeout=timeout)
         if output["type"] == "websocket.close":
@@ -49,7 +53,7 @@ async def expect_close(comm, code, timeout=2):
         # frames sent before the close ("closing") are fine
 
 
-async def take(comm, n, timeout=2) -> dict[str, list[dict]]:
+async def take(comm, n, timeout=WAIT) -> dict[str, list[dict]]:
     """The next n frames, by type (an ack and the broadcast of the same message race each other)."""
     found: dict[str, list[dict]] = {}
     for _ in range(n):
@@ -59,7 +63,7 @@ async def take(comm, n, timeout=2) -> dict[str, list[dict]]:
 
 
 async def connect(comm):
-    connected, _ = await comm.connect()
+    connected, _ = await comm.connect(timeout=WAIT)
     assert connected
     await expect(comm, "sync.done")
     return comm
@@ -81,9 +85,9 @@ def test_anonymous_and_foreign_origins_are_refused(direct, alice):
             socket("/ws/me/"),
             socket(f"/ws/chat/{direct.pk}/", client, origin="http://evil.example"),
         ):
-            connected, _ = await comm.connect()
+            connected, _ = await comm.connect(timeout=WAIT)
             assert not connected
-            await comm.disconnect()
+            await comm.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -93,7 +97,7 @@ def test_non_members_are_refused_before_joining_any_group(direct, in_memory_laye
 
     async def scenario():
         comm = socket(f"/ws/chat/{direct.pk}/", stranger)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=WAIT)
         assert not connected
         missing = socket("/ws/chat/999999/", stranger)
         assert not (await missing.connect())[0]
@@ -122,8 +126,8 @@ def test_a_message_reaches_the_other_member_live(alice, bob, direct):
         assert new["message"]["body"] == "hi Bob" and new["message"]["sender"]["name"] == "Alice"
         await sb.send_json_to({"type": "read", "seq": 1})
         assert await expect(sa, "read") == {"type": "read", "user_id": bob.pk, "seq": 1}
-        await sa.disconnect()
-        await sb.disconnect()
+        await sa.disconnect(timeout=WAIT)
+        await sb.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -146,8 +150,8 @@ def test_a_retried_client_id_stores_and_broadcasts_once(alice, bob, direct):
         await sa.send_json_to({"type": "message.send", "client_id": "retry-1", "body": "changed"})
         error = await expect(sa, "error")
         assert error["code"] == "client_id_reused" and error["client_id"] == "retry-1"
-        await sa.disconnect()
-        await sb.disconnect()
+        await sa.disconnect(timeout=WAIT)
+        await sb.disconnect(timeout=WAIT)
 
     run(scenario)
     assert Message.objects.count() == 1
@@ -160,7 +164,7 @@ def test_reconnecting_with_the_last_seq_gets_the_missed_messages_once_and_in_ord
 
     async def scenario():
         comm = socket(f"/ws/chat/{direct.pk}/?after=2", b)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         seqs = [(await expect(comm, "message.new"))["message"]["seq"] for _ in range(3)]
         assert seqs == [3, 4, 5]
         assert (await expect(comm, "sync.done"))["last_seq"] == 5
@@ -171,7 +175,7 @@ def test_reconnecting_with_the_last_seq_gets_the_missed_messages_once_and_in_ord
         await comm.send_json_to({"type": "sync", "after": 4})
         assert [(await expect(comm, "message.new"))["message"]["seq"] for _ in range(2)] == [5, 6]
         await expect(comm, "sync.done")
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -195,7 +199,7 @@ def test_a_lost_event_is_filled_from_the_database(alice, bob, direct):
         seqs = [(await expect(comm, "message.new"))["message"]["seq"] for _ in range(2)]
         assert seqs == [1, 2]
         await expect(comm, "sync.done")
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -211,8 +215,8 @@ def test_typing_in_direct_conversations(alice, bob, direct):
         await sa.send_json_to({"type": "typing"})  # within 2 s: dropped
         assert await sb.receive_nothing(timeout=0.2)
         assert await sa.receive_nothing(timeout=0.1)
-        await sa.disconnect()
-        await sb.disconnect()
+        await sa.disconnect(timeout=WAIT)
+        await sb.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -244,7 +248,7 @@ def test_bad_frames_get_error_frames_and_the_socket_stays_usable(alice, direct, 
         await expect(comm, "pong")
         await comm.send_json_to({"type": "message.send", "client_id": "ok", "body": "still here"})
         assert set(await take(comm, 2)) == {"message.ack", "message.new"}
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     settings.JIEFANG_CHAT_SOCKET_BURST = 50
     run(scenario)
@@ -299,8 +303,8 @@ def test_the_per_user_rate_limit_spans_sockets(alice, direct, settings):
         assert set(await take(s1, 1)) == {"message.new"}
         await s1.send_json_to({"type": "message.send", "client_id": "u3", "body": "hi"})
         assert (await expect(s1, "error"))["code"] == "rate_limited"
-        await s1.disconnect()
-        await s2.disconnect()
+        await s1.disconnect(timeout=WAIT)
+        await s2.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -316,7 +320,7 @@ def test_a_read_only_room_refuses_posts_but_keeps_the_socket(alice):
         await comm.send_json_to({"type": "typing"})
         await comm.send_json_to({"type": "ping"})
         await expect(comm, "pong")
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -340,7 +344,7 @@ def test_logging_out_closes_that_sessions_sockets_only(alice, direct):
         await expect_close(s2, 4401)
         await other.send_json_to({"type": "ping"})
         await expect(other, "pong")
-        await other.disconnect()
+        await other.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -411,10 +415,10 @@ def test_anything_can_be_pushed_to_a_users_sockets(alice):
 
     async def scenario():
         comm = socket("/ws/me/", a)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         await sync_to_async(events.publish_to_user_on_commit)(alice.pk, {"type": "notification.new", "unread": 3})
-        assert await comm.receive_json_from(timeout=2) == {"type": "notification.new", "unread": 3}
-        await comm.disconnect()
+        assert await comm.receive_json_from(timeout=WAIT) == {"type": "notification.new", "unread": 3}
+        await comm.disconnect(timeout=WAIT)
 
     run(scenario)
 
@@ -430,12 +434,12 @@ def test_a_long_resync_comes_in_pages_and_says_when_there_is_more(alice, bob, di
 
     async def scenario():
         comm = socket(f"/ws/chat/{direct.pk}/?after=0", b)
-        assert (await comm.connect())[0]
+        assert (await comm.connect(timeout=WAIT))[0]
         assert [(await expect(comm, "message.new"))["message"]["seq"] for _ in range(4)] == [1, 2, 3, 4]
         assert (await expect(comm, "sync.more"))["last_seq"] == 4
         await comm.send_json_to({"type": "sync", "after": 4})
         assert (await expect(comm, "message.new"))["message"]["seq"] == 5
         assert (await expect(comm, "sync.done"))["last_seq"] == 5
-        await comm.disconnect()
+        await comm.disconnect(timeout=WAIT)
 
     run(scenario)
