@@ -100,7 +100,7 @@ def test_non_members_are_refused_before_joining_any_group(direct, in_memory_laye
         connected, _ = await comm.connect(timeout=WAIT)
         assert not connected
         missing = socket("/ws/chat/999999/", stranger)
-        assert not (await missing.connect())[0]
+        assert not (await missing.connect(timeout=WAIT))[0]
 
     run(scenario)
     from channels.layers import get_channel_layer
@@ -334,7 +334,7 @@ def test_logging_out_closes_that_sessions_sockets_only(alice, direct):
     async def scenario():
         s1 = await connect(socket(f"/ws/chat/{direct.pk}/", leaving))
         s2 = socket("/ws/me/", leaving)
-        assert (await s2.connect())[0]
+        assert (await s2.connect(timeout=WAIT))[0]
         other = await connect(socket(f"/ws/chat/{direct.pk}/", staying))
         response = await sync_to_async(leaving.post)("/accounts/logout/")
         assert response.status_code == 302
@@ -371,7 +371,7 @@ def test_blocking_closes_the_blocked_users_socket_and_keeps_it_out(alice, bob, d
         assert (await expect(comm, "closing"))["reason"] == "blocked"
         await expect_close(comm, 4403)
         again = socket(f"/ws/chat/{direct.pk}/", b)
-        assert not (await again.connect())[0]
+        assert not (await again.connect(timeout=WAIT))[0]
 
     run(scenario)
 
