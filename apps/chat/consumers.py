@@ -20,6 +20,7 @@ import json
 import time
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -66,19 +67,15 @@ def _signed_in_user(user_id: int, session: SessionBase | None):
 class UserConsumer(AsyncWebsocketConsumer):
     """A socket that only listens to the user's own group: conversation lists, the notification bell."""
 
-    # Group events handled without the database, or only through database_sync_to_async (which
-    # closes stale connections itself). Channels' dispatch would first run its connection cleanup
-    # through the process's one sync thread for each of them: a room's fan-out would then queue,
-    # message by message and socket by socket, behind every database write of the process.
-    DIRECT_EVENTS = frozenset(
-        {"chat.message", "chat.read", "chat.typing", "user.push", "sockets.close", "conversation.revoke"}
-    )
-
     async def dispatch(self, message):
-        if message.get("type") in self.DIRECT_EVENTS:
-            await getattr(self, message["type"].replace(".", "_"))(message)
-        else:
-            await super().dispatch(message)
+        """Channels' dispatch, without its connection clean-up before every handler: these
+        consumers reach the database only through database_sync_to_async, which cleans up itself.
+        The clean-up runs through the process's one sync thread; for each event of a room's
+        fan-out, it would queue every delivery behind every database write of the process."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.user = self.scope.get("user")
