@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.market",
     "apps.chat",
     "apps.notifications",
+    "apps.moderation",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "stalls-expire": {"task": "apps.market.tasks.stalls_expire", "schedule": 300.0},
+    "suspensions-lift": {"task": "apps.moderation.tasks.suspensions_lift", "schedule": 900.0},
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -303,6 +305,12 @@ JIEFANG_CHAT_USER_RATE_WINDOW_S = 10
 # One socket: a token bucket of frames (burst, then refill per second); typing frames are not counted.
 JIEFANG_CHAT_SOCKET_BURST = env.int("JIEFANG_CHAT_SOCKET_BURST", default=10)
 JIEFANG_CHAT_SOCKET_REFILL_PER_S = env.float("JIEFANG_CHAT_SOCKET_REFILL_PER_S", default=2.0)
+
+# Moderation: an area moderator is assigned H3 cells of this resolution (7: about 5 km², the same
+# coarse area as a chat neighbourhood room), parents of residents' home cells and shops' points.
+JIEFANG_MODERATION_AREA_RESOLUTION = 7
+# Links in e-mails are absolute: the site's address as residents reach it.
+JIEFANG_SITE_URL = env.str("JIEFANG_SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -13,6 +13,7 @@ api_patterns = [
     path("", include("apps.market.api_urls")),
     path("", include("apps.chat.api_urls")),
     path("", include("apps.notifications.api_urls")),
+    path("", include("apps.moderation.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("market/", include("apps.market.urls")),
     path("chat/", include("apps.chat.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("moderation/", include("apps.moderation.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("api/auth/", include("rest_framework.urls")),

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.nearby import geo
@@ -41,6 +42,9 @@ class Resident(AbstractUser, Located):
     feed_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set only by the trust app's residency services (letter code, vouches, a moderator's decision).
     residency_verified_at = models.DateTimeField(_("residency verified"), null=True, blank=True, editable=False)
+    # Set only by the moderation app's services: until then the resident reads but does not post
+    # (stalls, messages, reviews, reports). A ban is `is_active=False`, Django's own switch.
+    suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True, editable=False)
 
     REQUIRED_FIELDS = ["email", "display_name"]
 
@@ -55,6 +59,10 @@ class Resident(AbstractUser, Located):
     @property
     def is_verified_resident(self) -> bool:
         return self.residency_verified_at is not None
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > timezone.now()
 
     @property
     def has_home(self) -> bool:

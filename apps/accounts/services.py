@@ -102,3 +102,37 @@ def resident_avatar_set(*, resident: Resident, upload) -> Resident:
         storage = resident.avatar.storage
         transaction.on_commit(lambda: storage.delete(old))
     return resident
+
+
+# --- Suspension and ban: called only by the moderation app's services, which check who may ---------
+
+
+@transaction.atomic
+def resident_suspend(*, resident: Resident, until) -> Resident:
+    """The resident keeps reading but posts nothing until `until`."""
+    resident.suspended_until = until
+    resident.save(update_fields=["suspended_until"])
+    return resident
+
+
+@transaction.atomic
+def resident_suspension_lift(*, resident: Resident) -> Resident:
+    if resident.suspended_until is not None:
+        resident.suspended_until = None
+        resident.save(update_fields=["suspended_until"])
+    return resident
+
+
+@transaction.atomic
+def resident_ban(*, resident: Resident) -> Resident:
+    """Django's own switch: a banned resident cannot log in, and their sessions stop working."""
+    resident.is_active = False
+    resident.save(update_fields=["is_active"])
+    return resident
+
+
+@transaction.atomic
+def resident_unban(*, resident: Resident) -> Resident:
+    resident.is_active = True
+    resident.save(update_fields=["is_active"])
+    return resident

@@ -45,6 +45,9 @@ class Stall(Located):
     # When the stall was published or last renewed, as days since the Unix epoch: the feed ranks by
     # km + days of age, and a plain number keeps that formula the same SQL on SQLite and PostgreSQL.
     fresh_days = models.FloatField(default=0, editable=False)
+    # Days added to the stall's age in the ranking because of its shop's standing: moderation's
+    # sanctions set it (docs/moderation.md). Stored on the stall so the feed query needs no join.
+    rank_penalty_days = models.FloatField(default=0, editable=False)
     created_at = models.DateTimeField(_("posted at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

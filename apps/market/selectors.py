@@ -116,7 +116,10 @@ def stalls_feed(
         qs = filters.apply(qs)
     qs = located_within(qs, origin=origin, radius_m=radius_m)
     # km + days of age == km - fresh_days + (a constant for this query): rank by the first two.
-    rank = KM_WEIGHT * F("distance_m") / Value(1000.0, output_field=FloatField()) - DAYS_WEIGHT * F("fresh_days")
+    # A sanctioned shop's stalls rank as if `rank_penalty_days` older (docs/moderation.md).
+    rank = KM_WEIGHT * F("distance_m") / Value(1000.0, output_field=FloatField()) - DAYS_WEIGHT * (
+        F("fresh_days") - F("rank_penalty_days")
+    )
     qs = qs.annotate(rank=rank).order_by("rank", "pk")
     if cursor:
         score, pk = _decode(cursor)

@@ -49,6 +49,12 @@ def stall_can_manage(*, stall: Stall, actor) -> bool:
     return False
 
 
+def _shop_rank_penalty(shop: Shop) -> float:
+    from apps.moderation.selectors import shop_rank_penalty_days
+
+    return shop_rank_penalty_days(shop=shop)
+
+
 def _shop_for_seller(shop: Shop, seller) -> Shop:
     if shop.owner_id != seller.pk and not shop.staff.filter(pk=seller.pk).exists():
         raise NotAllowed(_("Only the shop's owner and staff can post its stalls."), field="shop")
@@ -129,6 +135,8 @@ def stall_publish(
     photos: Sequence = (),
 ) -> Stall:
     now = timezone.now()
+    if seller.is_suspended:
+        raise NotAllowed(_("Your account is suspended and cannot post stalls for now."))
     if kind not in Stall.Kind.values:
         raise StallInvalid(_("Unknown kind of stall."), field="kind")
     _check_content(kind=kind, title=title, description=description, starts_at=starts_at, now=now)
@@ -147,6 +155,7 @@ def stall_publish(
     if shop is not None:
         shop = _shop_for_seller(shop, seller)
         stall.shop = shop
+        stall.rank_penalty_days = _shop_rank_penalty(shop)
         stall.place_at(shop.point)
         stall.location_is_exact = True
         stall.expires_at = _clean_expiry(expires_at, SHOP_DEFAULT, now)
@@ -247,6 +256,8 @@ def stall_close(*, stall: Stall, actor) -> Stall:
 def stall_renew(*, stall: Stall, actor, expires_at: datetime | None = None) -> Stall:
     """Puts an open, reserved or expired stall up again: new expiry, fresh again in the feed."""
     stall = _managed(stall, actor)
+    if actor.is_suspended:
+        raise NotAllowed(_("Your account is suspended and cannot post stalls for now."))
     if stall.status not in (*EDITABLE_STATUSES, Stall.Status.EXPIRED):
         raise StallNotEditable(_("Closed or hidden stalls cannot be renewed."))
     now = timezone.now()
@@ -255,7 +266,8 @@ def stall_renew(*, stall: Stall, actor, expires_at: datetime | None = None) -> S
     if stall.status == Stall.Status.EXPIRED:
         stall.status = Stall.Status.OPEN
     stall.fresh_days = epoch_days(now)
-    stall.save(update_fields=["expires_at", "status", "fresh_days", "updated_at"])
+    stall.rank_penalty_days = _shop_rank_penalty(stall.shop) if stall.shop_id else 0.0
+    stall.save(update_fields=["expires_at", "status", "fresh_days", "rank_penalty_days", "updated_at"])
     return stall
 
 
@@ -312,3 +324,62 @@ def resident_feed_visit(*, resident, now: datetime | None = None) -> datetime | 
     for name, value in fields.items():
         setattr(resident, name, value)
     return resident.feed_seen_at
+
+
+# --- Moderation: called only by the moderation app's services, which check who may and record why ---
+
+RESTORABLE = (Stall.Status.OPEN, Stall.Status.RESERVED, Stall.Status.CLOSED, Stall.Status.EXPIRED)
+LIVE = (Stall.Status.OPEN, Stall.Status.RESERVED)
+
+
+@transaction.atomic
+def stall_hide(*, stall: Stall) -> str:
+    """Takes the stall out of every listing; returns the status it had, for `stall_restore`."""
+    stall = Stall.objects.select_for_update().get(pk=stall.pk)
+    before = stall.status
+    if before != Stall.Status.HIDDEN:
+        stall.status = Stall.Status.HIDDEN
+        stall.save(update_fields=["status", "updated_at"])
+    return before
+
+
+@transaction.atomic
+def stall_restore(*, stall: Stall, status: str = Stall.Status.OPEN) -> Stall:
+    """Puts a hidden stall back as it was; one whose expiry passed meanwhile comes back expired."""
+    if status not in RESTORABLE:
+        raise StallInvalid(_("A stall can be restored as open, reserved, closed or expired."), field="status")
+    stall = Stall.objects.select_for_update().get(pk=stall.pk)
+    if stall.status != Stall.Status.HIDDEN:
+        return stall
+    if status in LIVE and stall.expires_at <= timezone.now():
+        status = Stall.Status.EXPIRED
+    stall.status = status
+    stall.save(update_fields=["status", "updated_at"])
+    return stall
+
+
+@transaction.atomic
+def stalls_hide_live(*, shop: Shop | None = None, seller=None) -> dict[int, str]:
+    """Hides the open and reserved stalls of a shop or of a resident (their own, not a shop's);
+    returns {stall id: status it had}, what `stalls_restore` needs to put them back."""
+    qs = Stall.objects.select_for_update().filter(status__in=LIVE)
+    qs = qs.filter(shop=shop) if shop is not None else qs.filter(seller=seller, shop__isnull=True)
+    hidden = dict(qs.values_list("pk", "status"))
+    Stall.objects.filter(pk__in=hidden).update(status=Stall.Status.HIDDEN, updated_at=timezone.now())
+    return hidden
+
+
+@transaction.atomic
+def stalls_restore(*, hidden: dict) -> int:
+    """Puts back stalls hidden by `stalls_hide_live` (ids as int or str, as JSON keeps them)."""
+    restored = 0
+    for stall in Stall.objects.filter(pk__in=[int(pk) for pk in hidden], status=Stall.Status.HIDDEN):
+        stall_restore(stall=stall, status=hidden.get(stall.pk, hidden.get(str(stall.pk), Stall.Status.OPEN)))
+        restored += 1
+    return restored
+
+
+@transaction.atomic
+def stalls_rank_penalty_set(*, shop: Shop, days: float) -> int:
+    """Moves the shop's live stalls down (or back up) the feed; new stalls take it at publishing."""
+    return Stall.objects.filter(shop=shop, status__in=LIVE).update(rank_penalty_days=days)

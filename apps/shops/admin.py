@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.core.errors import DomainError
+from apps.moderation.admin import AreaScopedAdminMixin
 
 from . import pledges, services
 from .models import OpeningException, OpeningHours, Shop, ShopPhoto, ShopPledge
@@ -44,7 +45,7 @@ class PledgeInline(ReadOnlyInline):
 
 
 @admin.register(Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(AreaScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "category", "owner", "licence_number", "is_verified", "followers", "created_at")
     list_filter = ("is_verified", "category", "time_zone")
     search_fields = ("name", "address", "licence_number", "owner__username", "owner__display_name", "phone")

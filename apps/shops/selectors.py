@@ -122,10 +122,24 @@ class PledgeBadge:
     terms: dict
 
 
+def _pledges_shown() -> QuerySet:
+    """Active pledges, less those of shops that lost their badges to moderation's penalty points
+    (docs/moderation.md): the promise still binds the shop, it just earns no badge for now."""
+    from apps.moderation.selectors import shops_without_badges
+
+    return ShopPledge.objects.filter(is_active=True).exclude(shop_id__in=shops_without_badges())
+
+
+def _badges_withdrawn(shop: Shop) -> bool:
+    from apps.moderation.selectors import shops_without_badges
+
+    return shops_without_badges().filter(shop_id=shop.pk).exists()
+
+
 def active_pledges_prefetch(prefix: str = "") -> Prefetch:
     """Use on any queryset that reaches shops, e.g. stalls: `.prefetch_related(active_pledges_prefetch("shop__"))`;
     badges then cost no query per row."""
-    return Prefetch(f"{prefix}pledges", queryset=ShopPledge.objects.filter(is_active=True), to_attr="active_pledges")
+    return Prefetch(f"{prefix}pledges", queryset=_pledges_shown(), to_attr="active_pledges")
 
 
 def pledges_active(*, shop: Shop) -> list[ShopPledge]:
@@ -133,8 +147,9 @@ def pledges_active(*, shop: Shop) -> list[ShopPledge]:
     if cached is not None:
         return cached
     if "pledges" in getattr(shop, "_prefetched_objects_cache", {}):  # all pledges were prefetched
-        return [p for p in shop.pledges.all() if p.is_active]
-    return list(shop.pledges.filter(is_active=True))
+        active = [p for p in shop.pledges.all() if p.is_active]
+        return active if not active or not _badges_withdrawn(shop) else []
+    return list(_pledges_shown().filter(shop=shop))
 
 
 def _catalogue_order(pledge: ShopPledge) -> int:

@@ -456,15 +456,35 @@ def shop_staff_remove(*, shop: Shop, by: Resident, resident: Resident) -> Shop:
 # --- Verification (moderators) ----------------------------------------------------------------
 
 
-def _check_moderator(moderator: Resident) -> None:
+def _check_moderator(moderator: Resident, shop: Shop) -> None:
+    from apps.moderation import areas
+
     if not (moderator.is_active and moderator.has_perm("shops.verify_shop")):
         raise NotAllowed(_("Only moderators may verify shops."))
+    if not areas.located_in_scope(moderator, shop):
+        raise areas.OutsideArea(_("This shop is outside the areas you moderate."))
+
+
+def _audit_verification(shop: Shop, moderator: Resident, before: bool) -> None:
+    from apps.moderation.areas import area_of_cell
+    from apps.moderation.audit import audit_record
+
+    if before != shop.is_verified:
+        audit_record(
+            actor=moderator,
+            action="shop.verify" if shop.is_verified else "shop.unverify",
+            obj=shop,
+            area=area_of_cell(shop.cell_r8),
+            reason=_("Business licence %(n)s checked") % {"n": shop.licence_number} if shop.is_verified else "",
+            before={"is_verified": before},
+            after={"is_verified": shop.is_verified},
+        )
 
 
 @transaction.atomic
 def shop_verify(*, shop: Shop, moderator: Resident) -> Shop:
     """A moderator has checked the business licence: the shop gets its verified badge."""
-    _check_moderator(moderator)
+    _check_moderator(moderator, shop)
     if not shop.licence_number:
         raise ShopInvalid(_("The shop has given no business licence number to check."), field="licence_number")
     if shop.is_verified:
@@ -473,15 +493,36 @@ def shop_verify(*, shop: Shop, moderator: Resident) -> Shop:
     shop.verified_at = timezone.now()
     shop.verified_by = moderator
     shop.save(update_fields=["is_verified", "verified_at", "verified_by", "updated_at"])
+    _audit_verification(shop, moderator, before=False)
     return shop
 
 
 @transaction.atomic
 def shop_unverify(*, shop: Shop, moderator: Resident) -> Shop:
-    _check_moderator(moderator)
+    _check_moderator(moderator, shop)
     if shop.is_verified:
         shop.is_verified = False
         shop.verified_at = None
         shop.verified_by = None
         shop.save(update_fields=["is_verified", "verified_at", "verified_by", "updated_at"])
+        _audit_verification(shop, moderator, before=True)
+    return shop
+
+
+# --- Suspension: called only by the moderation app's services, which check who may and record why ---
+
+
+@transaction.atomic
+def shop_suspend(*, shop: Shop, until: dt.datetime) -> Shop:
+    """The shop leaves the public listings and posts no stalls until `until`."""
+    shop.suspended_until = until
+    shop.save(update_fields=["suspended_until", "updated_at"])
+    return shop
+
+
+@transaction.atomic
+def shop_suspension_lift(*, shop: Shop) -> Shop:
+    if shop.suspended_until is not None:
+        shop.suspended_until = None
+        shop.save(update_fields=["suspended_until", "updated_at"])
     return shop

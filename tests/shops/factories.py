@@ -44,7 +44,12 @@ class ShopFactory(factory.Factory):
 def make_moderator(**kwargs):
     from django.contrib.auth.models import Permission
 
+    from apps.moderation.areas import area_of_point
+    from apps.moderation.models import ModeratorArea
+
     moderator = ResidentFactory(is_staff=True, **kwargs)
     moderator.user_permissions.add(Permission.objects.get(codename="verify_shop", content_type__app_label="shops"))
+    # Moderators see and act on their areas only: this one looks after Jing'an, where test shops are.
+    ModeratorArea.objects.create(moderator=moderator, cell=area_of_point(JINGAN.lat, JINGAN.lng))
     # has_perm caches permissions on the instance; a fresh one sees the grant.
     return type(moderator).objects.get(pk=moderator.pk)

@@ -7,6 +7,7 @@ from apps.accounts import demo as accounts_demo
 from apps.accounts.models import Resident
 from apps.chat import demo as chat_demo
 from apps.market import demo as market_demo
+from apps.moderation import demo as moderation_demo
 from apps.shops import demo as shops_demo
 
 
@@ -29,8 +30,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             accounts = accounts_demo.seed(rng)
             shops = shops_demo.seed(rng, accounts)
-            market_demo.seed(rng, accounts, shops)
+            stalls = market_demo.seed(rng, accounts, shops)
             chat_demo.seed(rng, accounts)
+            moderation_demo.seed(rng, accounts, stalls)
         self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))
         self._print_accounts()
 
