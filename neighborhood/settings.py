@@ -306,9 +306,9 @@ JIEFANG_CHAT_USER_RATE_WINDOW_S = 10
 JIEFANG_CHAT_SOCKET_BURST = env.int("JIEFANG_CHAT_SOCKET_BURST", default=10)
 JIEFANG_CHAT_SOCKET_REFILL_PER_S = env.float("JIEFANG_CHAT_SOCKET_REFILL_PER_S", default=2.0)
 
-# Moderation: an area moderator is assigned H3 cells of this resolution (7: about 5 km², the same
-# coarse area as a chat neighbourhood room), parents of residents' home cells and shops' points.
-JIEFANG_MODERATION_AREA_RESOLUTION = 7
+# Moderation: an area moderator is assigned H3 cells of this resolution, the chat's neighbourhood
+# rooms (7: about 5 km²), parents of residents' home cells and shops' points.
+JIEFANG_MODERATION_AREA_RESOLUTION = JIEFANG_CHAT_ROOM_RESOLUTION
 # Links in e-mails are absolute: the site's address as residents reach it.
 JIEFANG_SITE_URL = env.str("JIEFANG_SITE_URL", default="http://127.0.0.1:8000")
 

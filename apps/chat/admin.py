@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import Block, Conversation, Message, MessageReport
+from apps.moderation.admin import moderation_links
+
+from .models import Block, Conversation, Message
 
 
 @admin.register(Conversation)
@@ -23,30 +25,21 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "conversation", "seq", "sender", "shop", "created_at")
+    list_display = ("id", "conversation", "seq", "sender", "shop", "created_at", "hidden_at")
     search_fields = ("body", "sender__username")
     raw_id_fields = ("conversation", "sender", "shop")
+    readonly_fields = ("hidden_at", "moderation")
+
+    @admin.display(description="moderation")
+    def moderation(self, obj):
+        # Reports on a message are in the moderators' queue (apps.moderation), with its history.
+        return moderation_links(obj)
 
     # Messages are evidence for reports: moderators read them; nobody edits them here.
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(MessageReport)
-class MessageReportAdmin(admin.ModelAdmin):
-    list_display = ("id", "reason", "reporter", "message", "message_body", "created_at")
-    list_filter = ("reason",)
-    raw_id_fields = ("message", "reporter")
-    readonly_fields = ("message", "reporter", "reason", "note", "created_at", "message_body")
-
-    @admin.display(description="message")
-    def message_body(self, obj):
-        return obj.message.body[:120]
-
-    def has_add_permission(self, request):
         return False
 
 

@@ -16,10 +16,10 @@ from rest_framework.views import APIView
 from apps.core.api import ErrorSerializer
 from apps.core.errors import DomainError
 from apps.market.models import Stall
+from apps.moderation.models import Reason
 from apps.shops.models import Shop
 
 from . import selectors, services
-from .models import MessageReport
 from .payloads import message_as_dict
 
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
@@ -41,6 +41,7 @@ class MessageSerializer(serializers.Serializer):
     client_id = serializers.CharField()
     body = serializers.CharField(allow_blank=True)
     photo = serializers.CharField(allow_null=True)
+    hidden = serializers.BooleanField(help_text="Hidden by moderation: body and photo are withheld")
     created_at = serializers.DateTimeField()
 
 
@@ -241,7 +242,7 @@ class RoomJoinApi(APIView):
 
 
 class ReportInput(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    reason = serializers.ChoiceField(choices=Reason.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 

@@ -100,6 +100,8 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     photo = models.ImageField(upload_to="chat/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by moderation (reports upheld, or enough of them): the message shows as hidden to everyone.
+    hidden_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("message")
@@ -130,31 +132,3 @@ class Block(models.Model):
             models.UniqueConstraint(fields=["blocker", "blocked"], name="chat_block_once"),
             models.CheckConstraint(condition=~Q(blocker=models.F("blocked")), name="chat_block_not_self"),
         ]
-
-
-class MessageReport(models.Model):
-    """A resident's report of a message; the moderation queue reads these."""
-
-    class Reason(models.TextChoices):
-        FALSE_ADVERTISING = "false_advertising", _("False advertising")
-        COUNTERFEIT = "counterfeit", _("Counterfeit goods")
-        SCAM = "scam", _("Scam or fraud")
-        PROHIBITED = "prohibited", _("Prohibited item")
-        HARASSMENT = "harassment", _("Harassment")
-        SPAM = "spam", _("Spam")
-        OTHER = "other", _("Other")
-
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_reports")
-    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
-    note = models.CharField(_("note"), max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("message report")
-        verbose_name_plural = _("message reports")
-        ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["message", "reporter"], name="chat_report_once")]
-
-    def __str__(self):
-        return f"{self.get_reason_display()}: message {self.message_id}"

@@ -13,7 +13,9 @@ def message_as_dict(message: Message) -> dict:
         "sender": {"id": message.sender_id, "name": str(message.sender)},
         "shop": {"id": message.shop_id, "name": message.shop.name} if message.shop_id else None,
         "client_id": message.client_msg_id,
-        "body": message.body,
-        "photo": message.photo.url if message.photo else None,
+        # A message hidden by moderation keeps its place in the sequence, without its content.
+        "body": "" if message.hidden_at else message.body,
+        "photo": message.photo.url if message.photo and not message.hidden_at else None,
+        "hidden": message.hidden_at is not None,
         "created_at": message.created_at.isoformat(),
     }

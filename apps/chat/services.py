@@ -26,7 +26,7 @@ from apps.notifications.kinds import Kind
 from apps.shops.models import Shop
 
 from . import events, presence, selectors
-from .models import Block, Conversation, Member, Message, MessageReport
+from .models import Block, Conversation, Member, Message
 from .payloads import message_as_dict
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -73,10 +73,6 @@ class RateLimited(DomainError):
 
 class NoRoom(DomainError):
     code = "no_room"
-
-
-class InvalidReport(DomainError):
-    code = "invalid_report"
 
 
 # --- Conversations --------------------------------------------------------------------------------
@@ -181,7 +177,7 @@ def _validate(*, body: str, client_msg_id: str, has_photo: bool) -> str:
 
 def _writer_shop(sender, conversation: Conversation) -> Shop | None:
     """Checks the sender may write here now and returns the shop they write for, if any."""
-    if not sender.is_active:
+    if not sender.is_active or sender.is_suspended:
         raise NotInConversation(_("Your account cannot send messages."))
     if conversation.kind == Conversation.Kind.ROOM:
         may_post, shop = selectors.room_voice(sender, conversation)
@@ -327,20 +323,30 @@ def block_remove(*, blocker, blocked) -> None:
     Block.objects.filter(blocker=blocker, blocked=blocked).delete()
 
 
+def message_report(*, reporter, message_id: int, reason: str, note: str = ""):
+    """Hands a message to the moderators' queue: `apps.moderation`'s report_file, which checks the
+    reporter can see it (a member of the conversation), weighs the report, and hides the message
+    when enough trusted neighbours report it. One report per reporter per message."""
+    from apps.moderation.services import report_file
+
+    return report_file(reporter=reporter, kind="message", object_id=message_id, reason=reason, note=note)
+
+
+# --- Moderation: called only by the moderation app's services, which check who may and record why ---
+
+
 @transaction.atomic
-def message_report(*, reporter, message_id: int, reason: str, note: str = "") -> MessageReport:
-    """Files a report for the moderators' queue; reporting the same message again updates it."""
-    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
-    if message is None or not selectors.is_member(reporter, message.conversation):
-        raise NotInConversation(_("You cannot report a message you cannot see."))
-    if message.sender_id == reporter.pk:
-        raise InvalidReport(_("You cannot report your own message."))
-    if reason not in MessageReport.Reason.values:
-        raise InvalidReport(_("Choose a reason from the list."), field="reason")
-    note = (note or "").strip()
-    if len(note) > 500:
-        raise InvalidReport(_("The note may be at most 500 characters."), field="note")
-    report, _created = MessageReport.objects.update_or_create(
-        message=message, reporter=reporter, defaults={"reason": reason, "note": note}
-    )
-    return report
+def message_hide(*, message: Message) -> Message:
+    """The message keeps its place in the conversation; its body and photo are no longer shown."""
+    if message.hidden_at is None:
+        message.hidden_at = timezone.now()
+        message.save(update_fields=["hidden_at"])
+    return message
+
+
+@transaction.atomic
+def message_unhide(*, message: Message) -> Message:
+    if message.hidden_at is not None:
+        message.hidden_at = None
+        message.save(update_fields=["hidden_at"])
+    return message

@@ -21,6 +21,6 @@ def close_sockets_on_logout(sender, request, user, **kwargs):
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="chat_close_sockets_on_suspension")
 def close_sockets_of_suspended(sender, instance, created, **kwargs):
-    # Deactivation is how an account is suspended (the moderation issue sets it through its service).
-    if not created and not instance.is_active:
+    # A ban deactivates the account; a suspension sets `suspended_until` (moderation's services).
+    if not created and (not instance.is_active or instance.is_suspended):
         events.sockets_close_on_commit(user_id=instance.pk, reason="suspended")

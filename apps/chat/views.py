@@ -16,10 +16,11 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError
 from apps.market.models import Stall
+from apps.moderation.models import Reason
 from apps.shops.models import Shop
 
 from . import selectors, services
-from .models import Conversation, Message, MessageReport
+from .models import Conversation, Message
 
 
 @login_required
@@ -84,7 +85,7 @@ def conversation_view(request, pk: int):
         "i_blocked": i_blocked,
         "read_seq": selectors.read_seq_of(conversation=conversation, resident=request.user),
         "chat_strings": _chat_strings(),
-        "report_reasons": MessageReport.Reason.choices,
+        "report_reasons": Reason.choices,
     }
     return render(request, "chat/conversation.html", context)
 
@@ -107,6 +108,7 @@ def _chat_strings() -> dict:
         "signedOut": _("You are signed out. Reload the page to sign in again."),
         "report": _("Report"),
         "seen": _("Seen"),
+        "hidden": _("Hidden by moderation."),
         "unreadBelow": _("New messages"),
     }
 
@@ -163,7 +165,7 @@ def _safe_next(request) -> str | None:
 
 
 class ReportForm(forms.Form):
-    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=MessageReport.Reason.choices)
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=Reason.choices)
     note = forms.CharField(
         label=gettext_lazy("Anything the moderators should know"),
         required=False,

@@ -569,15 +569,14 @@ class AppealAdmin(ScopedAdmin):
 class AuditEntryAdmin(ScopedAdmin):
     """Append-only: nobody, superusers included, adds, changes or deletes entries here."""
 
-    list_display = ("created_at", "actor_name", "action", "object_repr", "reason_short", "area_label")
-    list_filter = ("action", AreaFilter, ("actor", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("object_repr", "reason", "actor__username", "action")
+    list_display = ("created_at", "who", "action", "object_repr", "reason_short", "area_label")
+    list_filter = ("action", AreaFilter)
+    search_fields = ("object_repr", "reason", "actor_name", "action")
     date_hierarchy = "created_at"
-    list_select_related = ("actor",)
-    exclude = ("before", "after")
+    exclude = ("before", "after", "actor")
     readonly_fields = (
         "created_at",
-        "actor",
+        "who",
         "action",
         "content_type",
         "object_id",
@@ -593,9 +592,9 @@ class AuditEntryAdmin(ScopedAdmin):
     def get_actions(self, request):
         return {}
 
-    @admin.display(description=gettext_lazy("who"), ordering="actor__username")
-    def actor_name(self, entry):
-        return entry.actor or _("the system")
+    @admin.display(description=gettext_lazy("who"), ordering="actor_name")
+    def who(self, entry):
+        return entry.actor_name or _("the system")
 
     @admin.display(description=gettext_lazy("reason"))
     def reason_short(self, entry):

@@ -15,7 +15,7 @@ ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409:
 
 class ReportInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=sorted(targets.TARGETS), help_text="What is reported")
-    object_id = serializers.IntegerField(min_value=1, help_text="The id of the stall, shop or resident")
+    object_id = serializers.IntegerField(min_value=1, help_text="The id of the stall, shop, resident or chat message")
     reason = serializers.ChoiceField(choices=Reason.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 

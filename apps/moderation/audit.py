@@ -22,8 +22,10 @@ def audit_record(
     decision=None,
 ) -> AuditEntry:
     """`actor` None is the system itself (an automatic hide, a suspension that ended)."""
+    actor = actor if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor,
+        actor_name=f"{actor} (@{actor.username})"[:200] if actor is not None else "",
         action=action,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=obj.pk if obj is not None else None,

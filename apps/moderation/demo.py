@@ -31,7 +31,8 @@ DEMO_REPORTS = [
 ]
 
 
-def seed(rng: random.Random, accounts: dict, stalls: list) -> list:
+def seed_moderators(accounts: dict) -> None:
+    """Before the shops are verified: the demo moderator looks after the district."""
     group = moderators_group()
     for app_label, codename in MODERATOR_PERMISSIONS:
         group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
@@ -40,6 +41,10 @@ def seed(rng: random.Random, accounts: dict, stalls: list) -> list:
     center = h3.int_to_str(areas.area_of_point(CENTER.lat, CENTER.lng))
     for cell in sorted(h3.grid_disk(center, 1)):
         ModeratorArea.objects.get_or_create(moderator=moderator, cell=h3.str_to_int(cell))
+
+
+def seed_reports(rng: random.Random, accounts: dict, stalls: list) -> list:
+    """A couple of neighbours' reports waiting in the queue."""
     reports = []
     candidates = [s for s in stalls if s.seller.username.startswith("neighbour") and s.shop_id is None]
     for (reporter_key, reason, note), stall in zip(

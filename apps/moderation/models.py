@@ -75,7 +75,7 @@ class Case(models.Model):
     auto_hidden_at = models.DateTimeField(_("hidden pending review"), null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -149,7 +149,7 @@ class Decision(models.Model):
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     automatic = models.BooleanField(default=False)
     moderator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     area = models.BigIntegerField(null=True, blank=True, db_index=True)
     subject = models.ForeignKey(
@@ -170,7 +170,7 @@ class Decision(models.Model):
     created_at = models.DateTimeField(_("decided at"), default=timezone.now, db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # A hold or suspension whose time ran out (or that a later decision replaced): its hidden
     # stalls are back. Set once, by a conditional update.
@@ -207,7 +207,7 @@ class Appeal(models.Model):
     created_at = models.DateTimeField(_("appealed at"), default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     answer = models.TextField(_("answer"), max_length=2000, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
@@ -239,9 +239,17 @@ class AuditEntry(models.Model):
     (migration 0002) refuses UPDATE on every backend, and DELETE on PostgreSQL (SQLite's test
     flush deletes rows; PostgreSQL's truncates, which the trigger lets through)."""
 
+    # No database constraint and nothing done on delete: the entry is never rewritten, not even
+    # to forget an account removed later; `actor_name` keeps who it was.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
+    actor_name = models.CharField(_("who"), max_length=200, blank=True)
     action = models.CharField(_("action"), max_length=40, db_index=True)
     content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     object_id = models.PositiveBigIntegerField(null=True, blank=True)

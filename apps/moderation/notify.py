@@ -46,8 +46,10 @@ def subject_phrase(decision: Decision) -> str:
     if kind == "shop" or (decision.shop_id and decision.action in (Decision.Action.POINTS, Decision.Action.SUSPEND)):
         name = decision.shop.name if decision.shop_id else title
         return _("your shop “%(title)s”") % {"title": name}
-    if kind in ("message", "review"):
-        return _("your %(kind)s “%(title)s”") % {"kind": kind, "title": title}
+    if kind == "message":
+        return _("your message “%(title)s”") % {"title": title}
+    if kind == "review":
+        return _("your review “%(title)s”") % {"title": title}
     return _("your account")
 
 

@@ -145,14 +145,23 @@ def shop_sanctions_recent(*, shop, within: timedelta = rules.SANCTIONS_SHOWN) ->
 
 
 def shop_standing(*, shop) -> ShopStanding:
-    points = shop_penalty_points(shop=shop)
+    """Points and the sanctions to show, from one query (the shop page shows it)."""
     now = timezone.now()
+    since = now - max(rules.POINTS_WINDOW, rules.SANCTIONS_SHOWN)
+    rows = list(
+        Decision.objects.filter(shop=shop, action__in=SHOP_SANCTIONS, revoked_at__isnull=True, created_at__gte=since)
+        .select_related("case", "appeal")
+        .order_by("-created_at", "-id")
+    )
+    points = sum(
+        d.points for d in rows if d.action == Decision.Action.POINTS and d.created_at >= now - rules.POINTS_WINDOW
+    )
     return ShopStanding(
         points=points,
         demoted_days=rules.rank_penalty_for(points),
         badges_lost=points >= rules.BADGE_LOSS_POINTS,
         suspended_until=shop.suspended_until if shop.suspended_until and shop.suspended_until > now else None,
-        sanctions=shop_sanctions_recent(shop=shop),
+        sanctions=[d for d in rows if d.created_at >= now - rules.SANCTIONS_SHOWN],
     )
 
 

@@ -249,6 +249,83 @@ class ResidentTarget(Target):
         unhold_resident(obj, state)
 
 
+class MessageTarget(Target):
+    """A chat message: its area is its room's, or for a direct or shop conversation the writer's
+    (the shop's place when written for a shop, else the sender's home area)."""
+
+    key = "message"
+    label = gettext_lazy("chat message")
+    model_label = "chat.Message"
+    CONTEXT = 5  # earlier messages kept with the report, so moderators read it in its context
+
+    def load(self, object_id, *, lock: bool = False):
+        message = super().load(object_id, lock=lock)
+        if message is not None and not lock:
+            message = self.model.objects.select_related("conversation", "sender", "shop").get(pk=message.pk)
+        return message
+
+    def area(self, obj) -> int | None:
+        conversation = obj.conversation
+        if conversation.room_cell is not None:
+            return areas.area_of_cell(conversation.room_cell)
+        if obj.shop_id:
+            return areas.area_of_cell(obj.shop.cell_r8)
+        return areas.area_of_cell(obj.sender.home_cell)
+
+    def subject(self, obj):
+        return obj.sender
+
+    def shop(self, obj):
+        return obj.shop if obj.shop_id else None
+
+    def title(self, obj) -> str:
+        return f"{obj.sender}: {obj.body or _('[photo]')}"[:200]
+
+    def url(self, obj) -> str:
+        return reverse("chat:conversation", args=[obj.conversation_id])
+
+    def snapshot(self, obj) -> dict:
+        earlier = (
+            self.model.objects.filter(conversation_id=obj.conversation_id, seq__lt=obj.seq)
+            .select_related("sender")
+            .order_by("-seq")[: self.CONTEXT]
+        )
+        return {
+            "title": f"{obj.sender}: {obj.body[:80]}",
+            "text": obj.body,
+            "photos": [obj.photo.url] if obj.photo else [],
+            "sender": str(obj.sender),
+            "shop": obj.shop.name if obj.shop_id else None,
+            "conversation": obj.conversation.kind,
+            "context": [{"seq": m.seq, "sender": str(m.sender), "body": m.body} for m in reversed(earlier)],
+            "url": self.url(obj),
+        }
+
+    def check_reportable(self, obj, reporter) -> None:
+        from apps.chat.selectors import is_member
+
+        if not is_member(reporter, obj.conversation):
+            raise NotAllowed(_("You cannot report a message you cannot see."))
+        if obj.sender_id == reporter.pk:
+            raise NotReportable(_("You cannot report your own message."))
+        if obj.hidden_at is not None:
+            raise TargetNotFound(_("This message is hidden already."))
+
+    def is_hidden(self, obj) -> bool:
+        return obj.hidden_at is not None
+
+    def hide(self, obj) -> dict:
+        from apps.chat.services import message_hide
+
+        message_hide(message=obj)
+        return {"hidden": False}
+
+    def restore(self, obj, state: dict) -> None:
+        from apps.chat.services import message_unhide
+
+        message_unhide(message=obj)
+
+
 # --- Holding accounts: shared by the review hold and by suspensions ------------------------------
 
 
@@ -300,7 +377,7 @@ def unhold_resident(resident, state: dict) -> None:
 
 # --- The registry --------------------------------------------------------------------------------
 
-TARGETS: dict[str, Target] = {t.key: t for t in (StallTarget(), ShopTarget(), ResidentTarget())}
+TARGETS: dict[str, Target] = {t.key: t for t in (StallTarget(), ShopTarget(), ResidentTarget(), MessageTarget())}
 
 
 def target_get(kind: str) -> Target:
@@ -321,8 +398,3 @@ def target_for_object(obj) -> Target:
 
 def kind_choices() -> list[tuple[str, str]]:
     return [(key, str(t.label)) for key, t in TARGETS.items()]
-
-
-def check_can_report(reporter) -> None:
-    if reporter is None or not reporter.is_authenticated or not reporter.is_active:
-        raise NotAllowed(_("Log in to report."))

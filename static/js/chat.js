@@ -137,6 +137,12 @@
     who.className = "who";
     who.textContent = m.sender.id === this.me ? this.t.you : (m.shop ? m.shop.name + " · " + m.sender.name : m.sender.name);
     li.appendChild(who);
+    if (m.hidden) {
+      var hidden = document.createElement("span");
+      hidden.className = "body muted";
+      hidden.textContent = this.t.hidden;
+      li.appendChild(hidden);
+    }
     if (m.body) {
       var body = document.createElement("span");
       body.className = "body";
@@ -153,7 +159,7 @@
     var meta = document.createElement("span");
     meta.className = "meta";
     meta.textContent = new Date(m.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + " ";
-    if (m.sender.id !== this.me) {
+    if (m.sender.id !== this.me && !m.hidden) {
       var report = document.createElement("a");
       report.href = this.reportUrl.replace("/0/", "/" + m.id + "/");
       report.textContent = this.t.report;

@@ -3,7 +3,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from apps.chat import services
-from apps.chat.models import Block, Message, MessageReport
+from apps.chat.models import Block, Message
+from apps.moderation.models import Report
 from tests.accounts.factories import ResidentFactory
 from tests.chat.conftest import png_bytes
 from tests.chat.factories import StallFactory
@@ -163,7 +164,7 @@ def test_report_a_message(alice, bob, direct):
         f"/api/chat/messages/{message.pk}/report/", {"reason": "scam", "note": "asked for money"}, format="json"
     )
     assert resp.status_code == 201
-    assert MessageReport.objects.get().reason == "scam"
+    assert Report.objects.get().reason == "scam"
     bad = client.post(f"/api/chat/messages/{message.pk}/report/", {"reason": "ugly"}, format="json")
     assert bad.status_code == 400 and "reason" in bad.json()
     stranger = client_for(ResidentFactory()).post(

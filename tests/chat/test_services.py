@@ -4,7 +4,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from apps.chat import events, presence, selectors, services
-from apps.chat.models import Block, Conversation, Member, Message, MessageReport
+from apps.chat.models import Block, Conversation, Member, Message
 from apps.market.models import Stall
 from apps.notifications.models import Notification
 from tests.accounts.factories import JINGAN, ResidentFactory
@@ -381,22 +381,32 @@ def test_residents_elsewhere_cannot_read_or_join_the_room(alice):
 # --- reports ---
 
 
-def test_a_report_is_stored_for_the_moderators(alice, bob, direct):
+def test_a_report_goes_to_the_moderators_queue(alice, bob, direct):
+    from apps.moderation.models import Case, Report
+    from apps.moderation.services import AlreadyReported
+
     message = send(alice, direct, "fake designer bags, cheap")
     report = services.message_report(reporter=bob, message_id=message.pk, reason="counterfeit", note="  looks fake ")
-    assert (report.reason, report.note, report.message_id) == ("counterfeit", "looks fake", message.pk)
-    again = services.message_report(reporter=bob, message_id=message.pk, reason="scam")
-    assert again.pk == report.pk and MessageReport.objects.get().reason == "scam"
+    assert (report.reason, report.note, report.object_id) == ("counterfeit", "looks fake", message.pk)
+    case = Case.objects.get()
+    assert case.kind == "message" and case.subject == alice and "fake designer bags" in case.title
+    with pytest.raises(AlreadyReported):
+        services.message_report(reporter=bob, message_id=message.pk, reason="scam")
+    assert Report.objects.get().reason == "counterfeit"
 
 
 def test_bad_reports_are_refused(alice, bob, direct):
+    from apps.core.errors import NotAllowed
+    from apps.moderation import services as moderation
+    from apps.moderation.models import Report
+
     message = send(alice, direct)
-    with pytest.raises(services.InvalidReport):
+    with pytest.raises(moderation.ReportInvalid):
         services.message_report(reporter=bob, message_id=message.pk, reason="boring")
-    with pytest.raises(services.InvalidReport):
+    with pytest.raises(moderation.targets.NotReportable):
         services.message_report(reporter=alice, message_id=message.pk, reason="spam")
-    with pytest.raises(services.InvalidReport):
+    with pytest.raises(moderation.ReportInvalid):
         services.message_report(reporter=bob, message_id=message.pk, reason="spam", note="x" * 501)
-    with pytest.raises(services.NotInConversation):
+    with pytest.raises(NotAllowed):
         services.message_report(reporter=ResidentFactory(), message_id=message.pk, reason="spam")
-    assert not MessageReport.objects.exists()
+    assert not Report.objects.exists()

@@ -2,7 +2,8 @@ import pytest
 from django.test import Client
 
 from apps.chat import services
-from apps.chat.models import Block, Conversation, MessageReport
+from apps.chat.models import Block, Conversation
+from apps.moderation.models import Report
 from tests.accounts.factories import ResidentFactory
 from tests.chat.factories import StallFactory
 
@@ -90,20 +91,20 @@ def test_report_form(alice, bob, direct):
     client = signed_in(bob)
     assert client.get(f"/chat/messages/{message.pk}/report/").status_code == 200
     bad = client.post(f"/chat/messages/{message.pk}/report/", {"reason": "nope"})
-    assert bad.status_code == 200 and MessageReport.objects.count() == 0
+    assert bad.status_code == 200 and Report.objects.count() == 0
     done = client.post(f"/chat/messages/{message.pk}/report/", {"reason": "scam", "note": "asks for a transfer"})
     assert done.status_code == 302
-    assert MessageReport.objects.get().note == "asks for a transfer"
+    assert Report.objects.get().note == "asks for a transfer"
     own = signed_in(alice).post(f"/chat/messages/{message.pk}/report/", {"reason": "spam"})
     assert own.status_code == 200 and "your own message" in own.content.decode()
     assert signed_in(ResidentFactory()).get(f"/chat/messages/{message.pk}/report/").status_code == 403
 
 
-def test_reports_are_in_the_admin(alice, bob, direct):
+def test_reports_are_in_the_moderators_queue(alice, bob, direct):
     message = services.message_send(sender=alice, conversation_id=direct.pk, body="spam spam", client_msg_id="a")
     services.message_report(reporter=bob, message_id=message.pk, reason="spam")
     admin = ResidentFactory(is_staff=True, is_superuser=True)
-    page = signed_in(admin).get("/admin/chat/messagereport/")
+    page = signed_in(admin).get("/admin/moderation/case/")
     assert page.status_code == 200 and "spam spam" in page.content.decode()
     for model in ["conversation", "message", "block"]:
         assert signed_in(admin).get(f"/admin/chat/{model}/").status_code == 200

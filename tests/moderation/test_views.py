@@ -109,3 +109,19 @@ def test_shop_sanctions_show_through_the_include():
     services.case_decide(case=Case.objects.get(), moderator=moderator(), action="warn", reason="Sold past date")
     html = Template("{% load moderation %}{% shop_sanctions shop %}").render(Context({"shop": shop}))
     assert "shop-sanctions" in html and "Warning" in html and "False advertising" in html
+
+
+def test_the_shop_page_shows_recent_sanctions_and_a_report_link(client):
+    shop = make_shop(name="Lucky Fruit")
+    stall = publish(shop=shop)
+    reported_enough(stall)
+    url = reverse("shops:detail", args=[shop.pk])
+    client.force_login(neighbour())
+    page = client.get(url).content.decode()
+    assert 'data-testid="shop-sanctions"' not in page
+    assert reverse("moderation:report", args=["shop", shop.pk]) in page
+    services.case_decide(case=Case.objects.get(), moderator=moderator(), action="points", reason="Dyed oranges", tier=1)
+    page = client.get(url).content.decode()
+    assert 'data-testid="shop-sanctions"' in page and "3 penalty points" in page
+    client.force_login(shop.owner)
+    assert 'data-testid="report-link"' not in client.get(url).content.decode()

@@ -29,10 +29,11 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             accounts = accounts_demo.seed(rng)
+            moderation_demo.seed_moderators(accounts)
             shops = shops_demo.seed(rng, accounts)
             stalls = market_demo.seed(rng, accounts, shops)
             chat_demo.seed(rng, accounts)
-            moderation_demo.seed(rng, accounts, stalls)
+            moderation_demo.seed_reports(rng, accounts, stalls)
         self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))
         self._print_accounts()
 
