@@ -207,18 +207,18 @@ class MessageListApi(APIView):
         return Response(message_as_dict(message), status=code)
 
 
-class ReadInput(serializers.Serializer):
+class ConversationReadInput(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
 
 
 class ConversationReadApi(APIView):
     @extend_schema(
         summary="Move your read marker up to `seq`",
-        request=ReadInput,
-        responses={200: inline_serializer("ReadMarker", {"read_seq": serializers.IntegerField()}), **ERRORS},
+        request=ConversationReadInput,
+        responses={200: inline_serializer("ChatReadMarker", {"read_seq": serializers.IntegerField()}), **ERRORS},
     )
     def post(self, request, pk: int):
-        data = ReadInput(data=request.data)
+        data = ConversationReadInput(data=request.data)
         data.is_valid(raise_exception=True)
         member = services.message_mark_read(resident=request.user, conversation_id=pk, seq=data.validated_data["seq"])
         return Response({"read_seq": member.last_read_seq})
@@ -227,7 +227,7 @@ class ConversationReadApi(APIView):
 class RoomJoinApi(APIView):
     @extend_schema(
         summary="Join your neighbourhood room (or one of your shops' rooms by `cell`)",
-        request=inline_serializer("RoomJoin", {"cell": serializers.IntegerField(required=False)}),
+        request=inline_serializer("ChatRoomJoin", {"cell": serializers.IntegerField(required=False)}),
         responses={200: ConversationSerializer, **ERRORS},
     )
     def post(self, request):
@@ -241,7 +241,7 @@ class RoomJoinApi(APIView):
         return Response(data)
 
 
-class ReportInput(serializers.Serializer):
+class MessageReportInput(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Reason.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
@@ -249,11 +249,11 @@ class ReportInput(serializers.Serializer):
 class MessageReportApi(APIView):
     @extend_schema(
         summary="Report a message to the moderators",
-        request=ReportInput,
-        responses={201: inline_serializer("ReportFiled", {"id": serializers.IntegerField()}), **ERRORS},
+        request=MessageReportInput,
+        responses={201: inline_serializer("MessageReportFiled", {"id": serializers.IntegerField()}), **ERRORS},
     )
     def post(self, request, pk: int):
-        data = ReportInput(data=request.data)
+        data = MessageReportInput(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.message_report(reporter=request.user, message_id=pk, **data.validated_data)
         return Response({"id": report.pk}, status=status.HTTP_201_CREATED)
@@ -265,7 +265,7 @@ class BlockSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class BlockInput(serializers.Serializer):
+class ChatBlockInput(serializers.Serializer):
     resident_id = serializers.IntegerField()
 
 
@@ -274,9 +274,9 @@ class BlockListApi(APIView):
     def get(self, request):
         return Response(BlockSerializer(selectors.blocks_by(resident=request.user), many=True).data)
 
-    @extend_schema(summary="Block a resident", request=BlockInput, responses={201: BlockSerializer, **ERRORS})
+    @extend_schema(summary="Block a resident", request=ChatBlockInput, responses={201: BlockSerializer, **ERRORS})
     def post(self, request):
-        data = BlockInput(data=request.data)
+        data = ChatBlockInput(data=request.data)
         data.is_valid(raise_exception=True)
         blocked = get_object_or_404(get_user_model(), pk=data.validated_data["resident_id"])
         block = services.block_create(blocker=request.user, blocked=blocked)
