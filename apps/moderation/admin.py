@@ -276,8 +276,15 @@ class CaseAdmin(ScopedAdmin):
                 rows.append((key.replace("_", " ").capitalize(), snap[key]))
         table = format_html_join("", "<p><strong>{}:</strong> {}</p>", rows)
         photos = format_html_join(
-            "", '<img src="{}" alt="" style="max-height:120px;margin:4px">', ((u,) for u in snap.get("photos", []))
+            "", '<img class="moderation-photo" src="{}" alt="">', ((u,) for u in snap.get("photos", []))
         )
+        if snap.get("context"):
+            earlier = format_html_join(
+                "", "<p><strong>{}:</strong> {}</p>", ((m["sender"], m["body"]) for m in snap["context"])
+            )
+            photos = format_html(
+                '{}<div class="moderation-context"><p><em>{}</em></p>{}</div>', photos, _("Earlier messages"), earlier
+            )
         if obj is None:
             live = format_html("<p><em>{}</em></p>", _("The object has been deleted; this is how it was reported."))
         else:

@@ -13,14 +13,14 @@ from .models import Reason
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
-class ReportInput(serializers.Serializer):
+class ModerationReportInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=sorted(targets.TARGETS), help_text="What is reported")
     object_id = serializers.IntegerField(min_value=1, help_text="The id of the stall, shop, resident or chat message")
     reason = serializers.ChoiceField(choices=Reason.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class ReportOutput(serializers.Serializer):
+class ModerationReport(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(source="case.kind")
     object_id = serializers.IntegerField()
@@ -46,25 +46,25 @@ class ReportFileApi(APIView):
         summary="Report a stall, a shop or a person to the area's moderators",
         description="One report per reporter per object. Reports are weighted by the reporter's standing; "
         "enough weight hides the object pending review.",
-        request=ReportInput,
-        responses={201: ReportOutput, 429: ErrorSerializer, **ERRORS},
+        request=ModerationReportInput,
+        responses={201: ModerationReport, 429: ErrorSerializer, **ERRORS},
     )
     def post(self, request):
-        data = ReportInput(data=request.data)
+        data = ModerationReportInput(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.report_file(reporter=request.user, **data.validated_data)
-        return Response(ReportOutput(report).data, status=status.HTTP_201_CREATED)
+        return Response(ModerationReport(report).data, status=status.HTTP_201_CREATED)
 
 
 class ReportListApi(APIView):
-    @extend_schema(summary="My reports and their outcomes, newest first", responses=ReportOutput(many=True))
+    @extend_schema(summary="My reports and their outcomes, newest first", responses=ModerationReport(many=True))
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.reports_of(reporter=request.user), request, view=self)
-        return paginator.get_paginated_response(ReportOutput(page, many=True).data)
+        return paginator.get_paginated_response(ModerationReport(page, many=True).data)
 
 
-class DecisionOutput(serializers.Serializer):
+class ModerationDecision(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()
     about = serializers.SerializerMethodField()
@@ -103,19 +103,19 @@ class DecisionOutput(serializers.Serializer):
 
 class DecisionListApi(APIView):
     @extend_schema(
-        summary="Moderation decisions about me and my shops, newest first", responses=DecisionOutput(many=True)
+        summary="Moderation decisions about me and my shops, newest first", responses=ModerationDecision(many=True)
     )
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.decisions_about(resident=request.user), request, view=self)
-        return paginator.get_paginated_response(DecisionOutput(page, many=True).data)
+        return paginator.get_paginated_response(ModerationDecision(page, many=True).data)
 
 
-class AppealInput(serializers.Serializer):
+class ModerationAppealInput(serializers.Serializer):
     text = serializers.CharField(max_length=2000, help_text="Why the decision is wrong (at least 10 characters)")
 
 
-class AppealOutput(serializers.Serializer):
+class ModerationAppeal(serializers.Serializer):
     id = serializers.IntegerField()
     decision_id = serializers.IntegerField()
     status = serializers.CharField()
@@ -126,12 +126,12 @@ class AppealOutput(serializers.Serializer):
 class AppealFileApi(APIView):
     @extend_schema(
         summary="Appeal a decision: once, within 14 days",
-        request=AppealInput,
-        responses={201: AppealOutput, **ERRORS},
+        request=ModerationAppealInput,
+        responses={201: ModerationAppeal, **ERRORS},
     )
     def post(self, request, pk: int):
         decision = get_object_or_404(selectors.decisions_about(resident=request.user), pk=pk)
-        data = AppealInput(data=request.data)
+        data = ModerationAppealInput(data=request.data)
         data.is_valid(raise_exception=True)
         appeal = services.appeal_file(decision=decision, appellant=request.user, text=data.validated_data["text"])
-        return Response(AppealOutput(appeal).data, status=status.HTTP_201_CREATED)
+        return Response(ModerationAppeal(appeal).data, status=status.HTTP_201_CREATED)
