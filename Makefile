@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Jiefang is on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(VENV)/bin/uvicorn neighborhood.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(VENV)/bin/uvicorn neighborhood.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --lifespan off
 
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root, as on CI).
 chromium:
