@@ -303,3 +303,21 @@ def test_only_superusers_assign_areas(client, roles):
     assert AuditEntry.objects.filter(action="area.assign", actor=roles["super"]).exists()
     bad = client.post(url, {"moderator": target.pk, "area": "not-a-cell"})
     assert bad.status_code == 200 and "H3 cell" in bad.content.decode()
+
+
+@pytest.mark.parametrize("action", ["grant", "refuse"])
+@pytest.mark.parametrize(("role", "allowed"), [("here", True), ("there", False), ("super", True), ("resident", False)])
+def test_appeal_actions_over_the_matrix(client, roles, shop_case, action, role, allowed):
+    from apps.moderation import services
+
+    author = moderator(at=JINGAN)  # decided by someone else than every role under test
+    decision = services.case_decide(case=shop_case, moderator=author, action=A.WARN, reason="Misleading label")
+    appeal = services.appeal_file(decision=decision, appellant=decision.subject, text="The label was correct, really.")
+    url = reverse("admin:moderation_appeal_changelist")
+    client.force_login(roles[role])
+    change = client.get(reverse("admin:moderation_appeal_change", args=[appeal.pk]))
+    assert (change.status_code == 200) is allowed
+    client.post(url, {"action": action, "_selected_action": [appeal.pk], "apply": "1", "answer": "Looked at it"})
+    appeal.refresh_from_db()
+    expected = {"grant": Appeal.Status.GRANTED, "refuse": Appeal.Status.REFUSED}[action]
+    assert appeal.status == (expected if allowed else Appeal.Status.PENDING)
