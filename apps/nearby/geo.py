@@ -161,13 +161,12 @@ def cover_circle(origin: Point, radius_m: float) -> Cover:
     circum = _circumradius_m(res)
     edge = h3.average_hexagon_edge_length(res, "m")
     reach = radius_m + 1.0 + radius_m * 1e-4
-    phi0, lmb0 = math.radians(origin.lat), math.radians(origin.lng)
-    cos0 = math.cos(phi0)
-    sin, cos, radians = math.sin, math.cos, math.radians
-
-    def h_of(lat: float, lng: float) -> float:
-        phi = radians(lat)
-        return sin((phi - phi0) / 2) ** 2 + cos0 * cos(phi) * sin((radians(lng) - lmb0) / 2) ** 2
+    # The haversine term h = sin²(Δφ/2) + cos φ0 cos φ sin²(Δλ/2), written out inline below: this
+    # loop runs for every cell near the circle, and a function call per cell costs as much as the math.
+    rad = math.pi / 180
+    half_phi0, half_lmb0 = math.radians(origin.lat) / 2, math.radians(origin.lng) / 2
+    cos0 = math.cos(math.radians(origin.lat))
+    sin, cos, latlng_of, boundary_of = math.sin, math.cos, h3i.cell_to_latlng, h3i.cell_to_boundary
 
     inside_h = _haversine_h(radius_m)
     beyond_h = _haversine_h(reach + circum)  # a centre this far leaves the whole cell outside
@@ -182,15 +181,23 @@ def cover_circle(origin: Point, radius_m: float) -> Cover:
     for k in range(1, math.ceil((radius_m + circum) / edge) + 2):
         touched = False
         for cell in h3i.grid_ring(origin_cell, k):
-            h = h_of(*h3i.cell_to_latlng(cell))
+            lat, lng = latlng_of(cell)
+            a, b = sin(lat * rad / 2 - half_phi0), sin(lng * rad / 2 - half_lmb0)
+            h = a * a + cos0 * cos(lat * rad) * b * b
             if h > beyond_h:
                 continue
             if h > inside_h:
-                nearest = min(h_of(lat, lng) for lat, lng in h3i.cell_to_boundary(cell))
-                if nearest > clear_h:
-                    continue
-                if nearest > inside_h and _distance_to_outline(origin, cell) > reach:
-                    continue
+                # the centre is outside: overlapping if a vertex is inside, else decided by the edges
+                nearest = math.inf
+                for lat, lng in boundary_of(cell):
+                    a, b = sin(lat * rad / 2 - half_phi0), sin(lng * rad / 2 - half_lmb0)
+                    h = a * a + cos0 * cos(lat * rad) * b * b
+                    if h <= inside_h:
+                        break
+                    nearest = min(nearest, h)
+                else:
+                    if nearest > clear_h or _distance_to_outline(origin, cell) > reach:
+                        continue
             cells.append(cell)
             touched = True
         if not touched:
