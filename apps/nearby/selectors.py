@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, FloatField, Func, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db.models import BooleanField, F, FloatField, Func, Q, QuerySet
 
 from . import geo
 
@@ -54,6 +55,25 @@ class GreatCircleM(Func):
         return sql, params
 
 
+class InCover(Func):
+    """`cell_rN IN (cells of the cover)`, the same SQL as `cell_rN__in`, without the ORM preparing
+    each of the hundreds of values one by one (about 0.3 ms per query at 1 km): the cells are ints
+    straight from h3."""
+
+    output_field = BooleanField()
+    arity = 1
+
+    def __init__(self, cover: geo.Cover):
+        super().__init__(F(cover.field))
+        self.cells = cover.cells
+
+    def as_sql(self, compiler, connection, **extra_context):
+        if not self.cells:
+            raise EmptyResultSet
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} IN ({', '.join(['%s'] * len(self.cells))})", (*params, *self.cells)
+
+
 def great_circle_m(origin: geo.Point, lat_field: str = "lat", lng_field: str = "lng"):
     """Haversine distance from the origin as an ORM expression (SQLite math functions or PostgreSQL)."""
     return GreatCircleM(origin, lat_field, lng_field)
@@ -61,9 +81,8 @@ def great_circle_m(origin: geo.Point, lat_field: str = "lat", lng_field: str = "
 
 def located_within(queryset: QuerySet, *, origin: geo.Point, radius_m: float) -> QuerySet:
     """Rows of a `Located` queryset within the radius, annotated `distance_m`, nearest first."""
-    cover = geo.cover_circle(origin, radius_m)
     return (
-        queryset.filter(**{f"{cover.field}__in": cover.cells})
+        queryset.filter(InCover(geo.cover_circle(origin, radius_m)))
         .annotate(distance_m=great_circle_m(origin))
         .filter(distance_m__lte=radius_m)
         .order_by("distance_m", "pk")
@@ -72,8 +91,7 @@ def located_within(queryset: QuerySet, *, origin: geo.Point, radius_m: float) ->
 
 def located_in_cover(queryset: QuerySet, *, origin: geo.Point, radius_m: float) -> QuerySet:
     """The rows the index hands to `located_within` before the exact distance test (for measuring)."""
-    cover = geo.cover_circle(origin, radius_m)
-    return queryset.filter(**{f"{cover.field}__in": cover.cells})
+    return queryset.filter(InCover(geo.cover_circle(origin, radius_m)))
 
 
 @dataclass
