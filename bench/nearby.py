@@ -16,6 +16,8 @@ or when --rebuild is given. bench/README.md and docs/benchmarks.md explain the f
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import io
 import json
 import math
@@ -73,8 +75,8 @@ def parse_args(argv=None):
         "--nice",
         type=int,
         default=None,
-        help="run this process and its PostgreSQL backend at this niceness (negative needs root): "
-        "shields the timings from other work on a shared machine",
+        help="run this process and its PostgreSQL backend at this niceness, and with a negative one (as "
+        "root) in a cgroup with a large CPU share: shields the timings from other work on a shared machine",
     )
     args = p.parse_args(argv)
     if args.scan_queries is None:
@@ -289,8 +291,16 @@ def reset_database(alias: str, args) -> None:
         admin.execute(f'CREATE DATABASE "{params["NAME"]}"')
 
 
+CPU_CGROUP = Path("/sys/fs/cgroup/cpu")
+
+
 def renice(alias: str, niceness: int | None) -> None:
-    """Sets the niceness of this process and, on PostgreSQL, of the backend serving this connection."""
+    """Gives this process and, on PostgreSQL, the backend serving its connection a larger share of
+    the CPU than other work on the machine: the niceness; with autogroup scheduling (the Linux
+    default) the session's niceness too, since a niceness only counts inside a session; and where a
+    cgroup-v1 cpu controller is writable (as root), a cgroup of their own with the largest share,
+    which is what reaches the backend, a process of the database server's session. Both processes
+    go back to where they were at exit."""
     from django.db import connections
 
     if niceness is None:
@@ -303,6 +313,29 @@ def renice(alias: str, niceness: int | None) -> None:
             pids.append(cur.fetchone()[0])
     for pid in pids:
         os.setpriority(os.PRIO_PROCESS, pid, niceness)
+    if conn.vendor == "postgresql":
+        # Parallel workers would be new processes outside the shield: every query runs in the one
+        # backend instead (a parallel scan on two idle cores takes about half as long).
+        with conn.cursor() as cur:
+            cur.execute("SET max_parallel_workers_per_gather = 0")
+    autogroup = Path("/proc/self/autogroup")
+    if autogroup.exists():
+        autogroup.write_text(str(niceness))
+    if niceness < 0 and os.access(CPU_CGROUP, os.W_OK):
+        group = CPU_CGROUP / "jiefang-bench"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.shares").write_text(str(min(262144, 1024 * 2 ** (-niceness // 2))))
+        for pid in pids:
+            (group / "cgroup.procs").write_text(str(pid))
+
+        def leave(pids=pids, group=group):
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    (CPU_CGROUP / "cgroup.procs").write_text(str(pid))
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+        atexit.register(leave)
 
 
 def ensure_database_exists(alias: str) -> None:
@@ -566,6 +599,17 @@ def _backend_cpu_reader(conn):
     return lambda: int(path.read_text().split()[0])
 
 
+def parallel_workers(alias: str) -> int | None:
+    from django.db import connections
+
+    conn = connections[alias]
+    if conn.vendor != "postgresql":
+        return None
+    with conn.cursor() as cur:
+        cur.execute("SHOW max_parallel_workers_per_gather")
+        return int(cur.fetchone()[0])
+
+
 def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[RadiusResult]:
     from django.db import connections, transaction
     from h3.api import basic_int as h3i
@@ -615,6 +659,8 @@ def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[Rad
         return list(Stall.objects.using(alias).raw(postgis_sql, params))
 
     backend_cpu = _backend_cpu_reader(conn)
+    # parallel workers' CPU cannot be counted: without them, every query's CPU is
+    single_process = parallel_workers(alias) in (None, 0)
 
     def timed(res, kind, fn, origins, radius):
         out = []
@@ -625,8 +671,7 @@ def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[Rad
             wall = time.perf_counter() - t
             cpu = time.thread_time_ns() + backend_cpu() - cpu
             res.ms.setdefault(kind, []).append(wall * 1000)
-            # PostgreSQL scans the whole table with parallel workers, whose CPU is not counted here
-            if not (conn.vendor == "postgresql" and kind in ("no_cells", "scan")):
+            if single_process or kind in ("cover", "selector"):
                 res.cpu_ms.setdefault(kind, []).append(cpu / 1e6)
             out.append(rows)
         return out
@@ -799,6 +844,7 @@ def main(argv=None) -> int:
             "explain_1km": explain(alias, now),
             "built": meta["now"],
             "load_average_before_after": [load_before, os.getloadavg()],
+            "max_parallel_workers_per_gather": parallel_workers(alias),
         }
     report["machine"] = describe_machine(aliases)
     out = args.dir / f"nearby-{args.rows}.json"
