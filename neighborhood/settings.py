@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.notifications",
     "apps.moderation",
+    "apps.trust",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "stalls-expire": {"task": "apps.market.tasks.stalls_expire", "schedule": 300.0},
     "suspensions-lift": {"task": "apps.moderation.tasks.suspensions_lift", "schedule": 900.0},
+    "trust-claims-escalate": {"task": "apps.trust.tasks.claims_escalate_overdue", "schedule": 900.0},
+    "trust-letters-expire": {"task": "apps.trust.tasks.residency_letters_expire", "schedule": 3600.0},
+    "trust-reputations": {"task": "apps.trust.tasks.reputations_recompute", "schedule": 86400.0},
 }
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ api_patterns = [
     path("", include("apps.chat.api_urls")),
     path("", include("apps.notifications.api_urls")),
     path("", include("apps.moderation.api_urls")),
+    path("", include("apps.trust.api_urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("chat/", include("apps.chat.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("moderation/", include("apps.moderation.urls")),
+    path("trust/", include("apps.trust.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("api/auth/", include("rest_framework.urls")),

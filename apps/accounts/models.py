@@ -45,6 +45,9 @@ class Resident(AbstractUser, Located):
     # Set only by the moderation app's services: until then the resident reads but does not post
     # (stalls, messages, reviews, reports). A ban is `is_active=False`, Django's own switch.
     suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True, editable=False)
+    # Whether neighbours may see this resident's name under "neighbours you both know" (otherwise
+    # only counted). Set through apps.trust.services.acquaintance_privacy_set.
+    share_acquaintances = models.BooleanField(_("show my name among neighbours we both know"), default=False)
 
     REQUIRED_FIELDS = ["email", "display_name"]
 

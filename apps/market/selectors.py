@@ -12,12 +12,14 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from apps.nearby import geo
 from apps.nearby.selectors import InvalidCursor, located_within
 from apps.shops.selectors import active_pledges_prefetch
+from apps.trust.rules import REPUTATION_NEUTRAL
 
 from .models import Stall, StallPhoto
 
@@ -25,6 +27,10 @@ from .models import Stall, StallPhoto
 # stall 1 km away posted now ranks with one next door posted yesterday. Documented in docs/feed.md.
 DAYS_WEIGHT = 1.0
 KM_WEIGHT = 1.0
+# Trust (docs/trust.md): a shop's stored reputation (0–100, 50 when new) shifts its stalls by up to
+# half a km-or-day either way, so among comparably near and fresh stalls, trusted and honouring shops
+# come first and sanctioned ones later. Residents' stalls count as neutral.
+TRUST_WEIGHT = 0.5 / (100.0 - REPUTATION_NEUTRAL)
 
 
 @dataclass
@@ -120,6 +126,8 @@ def stalls_feed(
     rank = KM_WEIGHT * F("distance_m") / Value(1000.0, output_field=FloatField()) - DAYS_WEIGHT * (
         F("fresh_days") - F("rank_penalty_days")
     )
+    trust = Coalesce(F("shop__reputation"), Value(REPUTATION_NEUTRAL)) - Value(REPUTATION_NEUTRAL)
+    rank = rank - Value(TRUST_WEIGHT, output_field=FloatField()) * trust
     qs = qs.annotate(rank=rank).order_by("rank", "pk")
     if cursor:
         score, pk = _decode(cursor)

@@ -26,6 +26,10 @@ class Shop(Located):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     suspended_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Kept by apps/trust/services/reputation.py (docs/trust.md): the score the feed reads without a
+    # join to the history, and the penalty points moderation sets through `shop_penalty_points_set`.
+    reputation = models.FloatField(_("reputation"), default=50.0, editable=False)
+    penalty_points = models.PositiveIntegerField(_("penalty points"), default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -116,3 +116,19 @@ def test_feed_query_count_is_bounded(django_assert_max_num_queries):
             s.shop and list(s.shop.active_pledges)
             s.seller.display_name
     assert len(page.items) == 25
+
+
+def test_among_comparable_stalls_trusted_shops_rank_higher_and_sanctioned_lower():
+    from apps.shops.models import Shop
+    from apps.trust import services as trust_services
+
+    me = ResidentFactory(home=JINGAN)
+    trusted, neutral, sanctioned = (make_shop(at=NORTH_600M, name=n) for n in ("trusted", "neutral", "sanctioned"))
+    Shop.objects.filter(pk=trusted.pk).update(reputation=90)
+    trust_services.shop_penalty_points_set(shop=sanctioned, points=4)  # reputation 30
+    stalls = [publish(shop=shop, title=shop.name) for shop in (sanctioned, neutral, trusted)]
+    Stall.objects.filter(pk__in=[s.pk for s in stalls]).update(fresh_days=stalls[0].fresh_days)
+    assert [s.title for s in feed(me).items] == ["trusted", "neutral", "sanctioned"]
+    # Trust only breaks near-ties: a sanctioned shop's stall a day fresher still comes first.
+    Stall.objects.filter(pk=stalls[0].pk).update(fresh_days=stalls[0].fresh_days + 1)
+    assert feed(me).items[0].title == "sanctioned"
