@@ -30,6 +30,9 @@ class Shop(Located):
     # join to the history, and the penalty points moderation sets through `shop_penalty_points_set`.
     reputation = models.FloatField(_("reputation"), default=50.0, editable=False)
     penalty_points = models.PositiveIntegerField(_("penalty points"), default=0, editable=False)
+    # The numbers behind `reputation` (ratings, deals, repeat customers, claims), so pages explain the
+    # stored score without reading the history again.
+    reputation_facts = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

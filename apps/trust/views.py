@@ -248,6 +248,7 @@ def _deal_page(request, deal: Deal, status=200, **forms):
         "is_buyer": is_buyer,
         "is_seller": is_seller,
         "reviews": reviews,
+        "replyable": [r.pk for r in reviews if is_seller and selectors.review_can_reply(review=r, resident=me)],
         "can_review": deal.is_confirmed and (is_buyer or is_seller) and mine is None,
         "review_form": forms.get("review_form") or ReviewForm(),
         "claim_form": forms.get("claim_form") or (ClaimForm(kinds=claimable) if claimable else None),

@@ -39,6 +39,8 @@ def test_one_five_star_review_cannot_make_a_new_shop_look_perfect(shop, shop_sta
     assert r.score == pytest.approx(50 + 10 * 0.25 + 10 * 0.1495, abs=0.1)
     assert sum(line.points for line in r.lines) == pytest.approx(r.score - 50, abs=0.2)
     assert score(shop) == r.score
+    # What pages show without reading the history is the same, line for line.
+    assert selectors.reputation_stored(shop=shop) == r
 
 
 def test_repeat_customers_count_on_different_days_within_90_days(shop, shop_stall, buyer):

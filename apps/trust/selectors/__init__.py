@@ -27,7 +27,14 @@ from .deals import (
     stalls_sellable_in,
 )
 from .ladder import LEVEL_LABELS, Acquaintance, Level, Mutual, acquaintance, known_ids, mutual_neighbours
-from .reputation import Reputation, ReputationLine, reputation_explain
+from .reputation import (
+    Reputation,
+    ReputationLine,
+    reputation_explain,
+    reputation_facts,
+    reputation_from,
+    reputation_stored,
+)
 from .residency import (
     ResidencyStatus,
     Standing,
@@ -82,6 +89,9 @@ __all__ = [
     "pledge_claimable",
     "reporter_standing",
     "reputation_explain",
+    "reputation_facts",
+    "reputation_from",
+    "reputation_stored",
     "residency_history",
     "residency_method",
     "residency_status",

@@ -92,7 +92,8 @@ def _deal_days(shop: Shop, since: datetime | None = None) -> dict[int, list[int]
     return days
 
 
-def reputation_explain(*, shop: Shop, now: datetime | None = None) -> Reputation:
+def reputation_facts(*, shop: Shop, now: datetime | None = None) -> dict:
+    """The numbers the score is made of, read from the shop's history (a few aggregate queries)."""
     now = now or timezone.now()
     rating, reviewers, raw = _rating(shop)
     # Many deals between the same two accounts in a day count as DEALS_COUNTED_PER_PAIR_PER_DAY.
@@ -101,10 +102,38 @@ def reputation_explain(*, shop: Shop, now: datetime | None = None) -> Reputation
     )
     # A repeat customer came back on another day within 90 days: two deals in one visit are not loyalty.
     recent = _deal_days(shop, since=now - rules.REPEAT_WINDOW)
-    customers = len(recent)
-    repeaters = sum(1 for per_day in recent.values() if len(per_day) >= 2)
     honoured, broken = claims_counts(shop=shop)
-    penalty = shop.penalty_points
+    return {
+        "rating": rating,
+        "reviewers": reviewers,
+        "raw_rating": raw,
+        "deals_counted": deals_counted,
+        "customers_90d": len(recent),
+        "repeaters_90d": sum(1 for per_day in recent.values() if len(per_day) >= 2),
+        "honoured": honoured,
+        "broken": broken,
+    }
+
+
+NO_HISTORY = {
+    "rating": rules.RATING_PRIOR,
+    "reviewers": 0,
+    "raw_rating": None,
+    "deals_counted": 0,
+    "customers_90d": 0,
+    "repeaters_90d": 0,
+    "honoured": 0,
+    "broken": 0,
+}
+
+
+def reputation_from(facts: dict, *, penalty_points: int) -> Reputation:
+    """The formula (docs/trust.md): the score and the lines that explain it, from the facts."""
+    rating, reviewers = facts["rating"], facts["reviewers"]
+    deals_counted = facts["deals_counted"]
+    customers, repeaters = facts["customers_90d"], facts["repeaters_90d"]
+    honoured, broken = facts["honoured"], facts["broken"]
+    penalty = penalty_points
 
     rating_points = rules.RATING_POINTS_PER_STAR * (rating - rules.RATING_PRIOR)
     deals_points = rules.DEALS_POINTS_MAX * min(
@@ -168,7 +197,7 @@ def reputation_explain(*, shop: Shop, now: datetime | None = None) -> Reputation
         score=score,
         rating=round(rating, 2),
         reviewers=reviewers,
-        raw_rating=round(raw, 2) if raw is not None else None,
+        raw_rating=round(facts["raw_rating"], 2) if facts["raw_rating"] is not None else None,
         deals_counted=deals_counted,
         customers_90d=customers,
         repeaters_90d=repeaters,
@@ -177,3 +206,15 @@ def reputation_explain(*, shop: Shop, now: datetime | None = None) -> Reputation
         penalty_points=penalty,
         lines=[ReputationLine(li.key, li.label, round(li.points, 1)) for li in lines],
     )
+
+
+def reputation_explain(*, shop: Shop, now: datetime | None = None) -> Reputation:
+    """The reputation computed afresh from the history."""
+    return reputation_from(reputation_facts(shop=shop, now=now), penalty_points=shop.penalty_points)
+
+
+def reputation_stored(*, shop: Shop) -> Reputation:
+    """The reputation as last stored on the shop (no query): what pages show. Equal to
+    `reputation_explain` after every recompute, which each change to the history triggers."""
+    facts = {**NO_HISTORY, **(shop.reputation_facts or {})}
+    return reputation_from(facts, penalty_points=shop.penalty_points)

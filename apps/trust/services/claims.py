@@ -39,7 +39,7 @@ def _text(value: str, field: str, message: str) -> str:
 def claim_open(*, buyer: Resident, deal: Deal, kind: str, text: str) -> PledgeClaim:
     """The buyer of a confirmed deal with a shop invokes one of the pledges the shop had in force
     when the deal was made, within the pledge's window."""
-    deal = Deal.objects.select_for_update().select_related("shop").get(pk=deal.pk)
+    deal = Deal.objects.select_for_update(of=("self",)).select_related("shop").get(pk=deal.pk)
     if deal.buyer_id != buyer.pk:
         raise NotAllowed(_("Only the buyer can invoke a pledge on this deal."))
     if deal.shop_id is None:
@@ -88,7 +88,7 @@ def claim_open(*, buyer: Resident, deal: Deal, kind: str, text: str) -> PledgeCl
 
 
 def _claim_for_update(claim: PledgeClaim) -> PledgeClaim:
-    return PledgeClaim.objects.select_for_update().select_related("shop", "deal").get(pk=claim.pk)
+    return PledgeClaim.objects.select_for_update(of=("self",)).select_related("shop", "deal").get(pk=claim.pk)
 
 
 @transaction.atomic

@@ -118,7 +118,7 @@ def deal_mark(
 
 
 def _deal_for_update(deal: Deal) -> Deal:
-    return Deal.objects.select_for_update().select_related("shop", "seller", "buyer").get(pk=deal.pk)
+    return Deal.objects.select_for_update(of=("self",)).select_related("shop", "seller", "buyer").get(pk=deal.pk)
 
 
 @transaction.atomic

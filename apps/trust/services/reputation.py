@@ -18,9 +18,11 @@ from .. import selectors
 
 @transaction.atomic
 def reputation_recompute(*, shop: Shop) -> float:
-    score = selectors.reputation_explain(shop=shop).score
-    Shop.objects.filter(pk=shop.pk).update(reputation=score)
-    shop.reputation = score
+    facts = selectors.reputation_facts(shop=shop)
+    penalty = Shop.objects.filter(pk=shop.pk).values_list("penalty_points", flat=True).first() or 0
+    score = selectors.reputation_from(facts, penalty_points=penalty).score
+    Shop.objects.filter(pk=shop.pk).update(reputation=score, reputation_facts=facts)
+    shop.reputation, shop.reputation_facts, shop.penalty_points = score, facts, penalty
     return score
 
 

@@ -68,7 +68,7 @@ def _vouch_threshold_met(resident: Resident) -> bool:
 def residency_verify_if_vouched(*, resident: Resident) -> bool:
     """Verifies an unverified resident whose counting vouches reach the threshold. Returns whether
     the resident is verified afterwards."""
-    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    resident = Resident.objects.select_for_update(of=("self",)).get(pk=resident.pk)
     if resident.is_verified_resident:
         return True
     if resident.is_active and resident.has_home and _vouch_threshold_met(resident):
@@ -87,7 +87,7 @@ def residency_recheck_vouched(*, resident: Resident) -> bool:
     """A resident verified by vouches stays verified only while the vouches that count reach the
     threshold: after a withdrawal, a ban or a revocation of a voucher, this re-checks. Residents
     verified by letter or by a moderator are not affected. Returns whether still verified."""
-    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    resident = Resident.objects.select_for_update(of=("self",)).get(pk=resident.pk)
     if not resident.is_verified_resident:
         return False
     if selectors.residency_method(resident=resident) != ResidencyEvent.Kind.VOUCHES:
@@ -120,7 +120,7 @@ def residency_decide(*, moderator: Resident, resident: Resident, verify: bool, r
         raise ReasonRequired(_("Give a reason for this decision."), field="reason")
     if moderator.pk == resident.pk:
         raise NotAllowed(_("Moderators cannot decide on their own residency."), field="resident")
-    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    resident = Resident.objects.select_for_update(of=("self",)).get(pk=resident.pk)
     if verify:
         if resident.is_verified_resident:
             raise AlreadyVerified(_("%(name)s is already verified.") % {"name": resident}, field="resident")
@@ -198,7 +198,7 @@ def residency_letters_print(*, moderator: Resident, letter_ids: list[int]) -> tu
     if not moderator.has_perm("trust.print_letters"):
         raise NotAllowed(_("Only moderators can print residency letters."))
     letters = list(
-        ResidencyLetter.objects.select_for_update()
+        ResidencyLetter.objects.select_for_update(of=("self",))
         .filter(pk__in=letter_ids, status__in=ResidencyLetter.OPEN)
         .select_related("resident")
         .order_by("pk")
@@ -238,7 +238,7 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
     error = None
     with transaction.atomic():
         letter = (
-            ResidencyLetter.objects.select_for_update()
+            ResidencyLetter.objects.select_for_update(of=("self",))
             .filter(resident=resident, status__in=[ResidencyLetter.Status.PRINTED, ResidencyLetter.Status.REQUESTED])
             .first()
         )

@@ -32,7 +32,7 @@ def _clean_stars(stars) -> int:
 def review_write(*, author: Resident, deal: Deal, stars, text: str = "") -> Review:
     """The buyer reviews the seller (public; about the shop for a shop's deal), or the seller side
     reviews the buyer (private). Only on a confirmed deal, once per side, by a verified resident."""
-    deal = Deal.objects.select_for_update().select_related("shop", "seller", "buyer").get(pk=deal.pk)
+    deal = Deal.objects.select_for_update(of=("self",)).select_related("shop", "seller", "buyer").get(pk=deal.pk)
     if author.pk == deal.buyer_id:
         direction, subject = Review.Direction.OF_SELLER, deal.seller
     elif selectors.acts_for_seller(resident=author, deal=deal):
@@ -80,7 +80,7 @@ def review_write(*, author: Resident, deal: Deal, stars, text: str = "") -> Revi
 @transaction.atomic
 def review_reply(*, actor: Resident, review: Review, text: str) -> Review:
     """A shop answers a public review of it, once, in public."""
-    review = Review.objects.select_for_update().select_related("shop").get(pk=review.pk)
+    review = Review.objects.select_for_update(of=("self",)).select_related("shop").get(pk=review.pk)
     if review.shop_id is None or review.direction != Review.Direction.OF_SELLER:
         raise ReviewRefused(_("Only reviews of a shop can get a reply."))
     if actor.pk not in selectors.shop_side_ids(review.shop):

@@ -45,7 +45,7 @@ def vouch_give(*, voucher: Resident, vouchee: Resident) -> Vouch:
             _("You can vouch only for neighbours who live in your area or right next to it."), field="resident"
         )
     # The voucher's row lock serialises their vouches: two at once cannot both pass the weekly limit.
-    Resident.objects.select_for_update().filter(pk=voucher.pk).first()
+    Resident.objects.select_for_update(of=("self",)).filter(pk=voucher.pk).first()
     if selectors.vouch_active(voucher=voucher, vouchee=vouchee) is not None:
         raise VouchRefused(_("You already vouch for them."), field="resident")
     given = selectors.vouches_given_this_week(voucher=voucher, now=now)
@@ -80,7 +80,9 @@ def vouch_give(*, voucher: Resident, vouchee: Resident) -> Vouch:
 @transaction.atomic
 def vouch_withdraw(*, voucher: Resident, vouchee: Resident) -> Vouch:
     vouch = (
-        Vouch.objects.select_for_update().filter(voucher=voucher, vouchee=vouchee, withdrawn_at__isnull=True).first()
+        Vouch.objects.select_for_update(of=("self",))
+        .filter(voucher=voucher, vouchee=vouchee, withdrawn_at__isnull=True)
+        .first()
     )
     if vouch is None:
         raise VouchRefused(_("You do not vouch for them."), field="resident")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_residency_verified_at'),
+        ('accounts', '0005_resident_suspended_until'),
     ]
 
     operations = [
