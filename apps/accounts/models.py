@@ -47,7 +47,9 @@ class Resident(AbstractUser, Located):
     suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True, editable=False)
     # Whether neighbours may see this resident's name under "neighbours you both know" (otherwise
     # only counted). Set through apps.trust.services.acquaintance_privacy_set.
-    share_acquaintances = models.BooleanField(_("show my name among neighbours we both know"), default=False)
+    share_acquaintances = models.BooleanField(
+        _("show my name among neighbours we both know"), default=False, db_default=False
+    )
 
     REQUIRED_FIELDS = ["email", "display_name"]
 

@@ -481,9 +481,12 @@ def _suspend_resident(*, resident, days, case, moderator, reason, now, content, 
 def _ban(*, resident, case, moderator, reason, now, content, area, hold=None) -> Decision:
     from apps.accounts.services import resident_ban
     from apps.market.services import stalls_hide_live
+    from apps.trust.services import trust_account_banned
 
     stalls = {**(hold or {}).get("stalls", {}), **stalls_hide_live(seller=resident)}
     resident_ban(resident=resident)
+    # Their vouches, reviews and deals stop counting: residencies and reputations follow.
+    trust_account_banned(resident=resident)
     return _record(
         action=A.BAN,
         case=case,
@@ -503,9 +506,12 @@ def _shop_standing_apply(*, shop, cause: Decision, now) -> None:
     rules.SUSPENSION_POINTS an automatic suspension. Badges follow the points by themselves
     (shops.selectors reads `selectors.shops_without_badges`)."""
     from apps.market.services import stalls_rank_penalty_set
+    from apps.trust.services import reputation_recompute
 
     points = selectors.shop_penalty_points(shop=shop)
     stalls_rank_penalty_set(shop=shop, days=rules.rank_penalty_for(points))
+    # The shop's reputation subtracts its points (docs/trust.md): stored again now, not tomorrow.
+    reputation_recompute(shop=shop)
     suspended_by_points = Decision.objects.filter(
         shop=shop, action=A.SUSPEND, automatic=True, revoked_at__isnull=True, ended_at__isnull=True, until__gt=now
     ).first()
@@ -778,8 +784,10 @@ def _undo(decision: Decision, now) -> None:
     if decision.action == A.BAN and decision.subject_id:
         from apps.accounts.services import resident_unban
         from apps.market.services import stalls_restore
+        from apps.trust.services import trust_account_reinstated
 
         resident_unban(resident=decision.subject)
+        trust_account_reinstated(resident=decision.subject)
         stalls_restore(hidden=(account or {}).get("stalls") or {})
 
 

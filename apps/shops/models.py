@@ -27,11 +27,9 @@ class Shop(Located):
     )
     suspended_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Kept by apps/trust/services/reputation.py (docs/trust.md): the score the feed reads without a
-    # join to the history, and the penalty points moderation sets through `shop_penalty_points_set`.
-    reputation = models.FloatField(_("reputation"), default=50.0, editable=False)
-    penalty_points = models.PositiveIntegerField(_("penalty points"), default=0, editable=False)
-    # The numbers behind `reputation` (ratings, deals, repeat customers, claims), so pages explain the
-    # stored score without reading the history again.
+    # join to the history, and the numbers behind it (ratings, deals, repeat customers, claims,
+    # moderation's penalty points), so pages explain the stored score without reading history again.
+    reputation = models.FloatField(_("reputation"), default=50.0, db_default=50.0, editable=False)
     reputation_facts = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -528,7 +528,7 @@ class ReputationSerializer(serializers.Serializer):
     repeat_rate = serializers.FloatField(allow_null=True)
     honoured = serializers.IntegerField()
     broken = serializers.IntegerField()
-    penalty_points = serializers.IntegerField()
+    penalty_points = serializers.IntegerField(help_text="Moderation's penalty points in force")
     why = ReputationLineSerializer(many=True)
 
 

@@ -119,13 +119,14 @@ def test_feed_query_count_is_bounded(django_assert_max_num_queries):
 
 
 def test_among_comparable_stalls_trusted_shops_rank_higher_and_sanctioned_lower():
+    from apps.moderation import services as moderation
     from apps.shops.models import Shop
-    from apps.trust import services as trust_services
+    from tests.moderation.factories import superuser
 
     me = ResidentFactory(home=JINGAN)
     trusted, neutral, sanctioned = (make_shop(at=NORTH_600M, name=n) for n in ("trusted", "neutral", "sanctioned"))
     Shop.objects.filter(pk=trusted.pk).update(reputation=90)
-    trust_services.shop_penalty_points_set(shop=sanctioned, points=4)  # reputation 30
+    moderation.shop_penalize(shop=sanctioned, moderator=superuser(), tier=1, reason="Misleading")  # reputation 35
     stalls = [publish(shop=shop, title=shop.name) for shop in (sanctioned, neutral, trusted)]
     Stall.objects.filter(pk__in=[s.pk for s in stalls]).update(fresh_days=stalls[0].fresh_days)
     assert [s.title for s in feed(me).items] == ["trusted", "neutral", "sanctioned"]

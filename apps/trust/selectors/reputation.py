@@ -103,6 +103,8 @@ def reputation_facts(*, shop: Shop, now: datetime | None = None) -> dict:
     # A repeat customer came back on another day within 90 days: two deals in one visit are not loyalty.
     recent = _deal_days(shop, since=now - rules.REPEAT_WINDOW)
     honoured, broken = claims_counts(shop=shop)
+    from apps.moderation.selectors import shop_penalty_points
+
     return {
         "rating": rating,
         "reviewers": reviewers,
@@ -112,6 +114,8 @@ def reputation_facts(*, shop: Shop, now: datetime | None = None) -> dict:
         "repeaters_90d": sum(1 for per_day in recent.values() if len(per_day) >= 2),
         "honoured": honoured,
         "broken": broken,
+        # Moderation's points in force (its counting window, appeals granted taken off).
+        "penalty_points": shop_penalty_points(shop=shop),
     }
 
 
@@ -124,16 +128,17 @@ NO_HISTORY = {
     "repeaters_90d": 0,
     "honoured": 0,
     "broken": 0,
+    "penalty_points": 0,
 }
 
 
-def reputation_from(facts: dict, *, penalty_points: int) -> Reputation:
+def reputation_from(facts: dict) -> Reputation:
     """The formula (docs/trust.md): the score and the lines that explain it, from the facts."""
     rating, reviewers = facts["rating"], facts["reviewers"]
     deals_counted = facts["deals_counted"]
     customers, repeaters = facts["customers_90d"], facts["repeaters_90d"]
     honoured, broken = facts["honoured"], facts["broken"]
-    penalty = penalty_points
+    penalty = facts["penalty_points"]
 
     rating_points = rules.RATING_POINTS_PER_STAR * (rating - rules.RATING_PRIOR)
     deals_points = rules.DEALS_POINTS_MAX * min(
@@ -210,11 +215,10 @@ def reputation_from(facts: dict, *, penalty_points: int) -> Reputation:
 
 def reputation_explain(*, shop: Shop, now: datetime | None = None) -> Reputation:
     """The reputation computed afresh from the history."""
-    return reputation_from(reputation_facts(shop=shop, now=now), penalty_points=shop.penalty_points)
+    return reputation_from(reputation_facts(shop=shop, now=now))
 
 
 def reputation_stored(*, shop: Shop) -> Reputation:
     """The reputation as last stored on the shop (no query): what pages show. Equal to
     `reputation_explain` after every recompute, which each change to the history triggers."""
-    facts = {**NO_HISTORY, **(shop.reputation_facts or {})}
-    return reputation_from(facts, penalty_points=shop.penalty_points)
+    return reputation_from({**NO_HISTORY, **(shop.reputation_facts or {})})

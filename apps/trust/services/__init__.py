@@ -5,7 +5,7 @@ Grouped by subject in submodules; docs/trust.md has the rules they enforce.
 
 from .claims import claim_answer, claim_dispute, claim_open, claim_resolve, claims_escalate_overdue
 from .deals import deal_cancel, deal_confirm, deal_decline, deal_mark
-from .reputation import reputation_recompute, reputations_recompute_all, shop_penalty_points_set
+from .reputation import reputation_recompute, reputations_recompute_all
 from .residency import (
     PrintedLetter,
     code_display,
@@ -25,6 +25,7 @@ from .vouches import (
     recognition_confirm,
     recognition_withdraw,
     trust_account_banned,
+    trust_account_reinstated,
     vouch_give,
     vouch_withdraw,
 )
@@ -57,8 +58,8 @@ __all__ = [
     "residency_verify_if_vouched",
     "review_reply",
     "review_write",
-    "shop_penalty_points_set",
     "trust_account_banned",
+    "trust_account_reinstated",
     "vouch_give",
     "vouch_withdraw",
 ]

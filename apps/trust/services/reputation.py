@@ -2,15 +2,14 @@
 
 Recomputed in the same transaction as the deal, review, claim or sanction that changes it: a few
 aggregate queries over one shop's history, and the stored score can never disagree with what has
-committed. A daily task recomputes every shop too, for the 90-day window that moves with time.
+committed. A daily task recomputes every shop too, for the windows that move with time (90 days of
+repeat customers, moderation's counting window for penalty points).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
-from apps.core.errors import DomainError
 from apps.shops.models import Shop
 
 from .. import selectors
@@ -18,11 +17,12 @@ from .. import selectors
 
 @transaction.atomic
 def reputation_recompute(*, shop: Shop) -> float:
+    """Recomputes and stores the shop's score. Moderation calls it whenever a shop's penalty points
+    change (points given, or revoked on appeal)."""
     facts = selectors.reputation_facts(shop=shop)
-    penalty = Shop.objects.filter(pk=shop.pk).values_list("penalty_points", flat=True).first() or 0
-    score = selectors.reputation_from(facts, penalty_points=penalty).score
+    score = selectors.reputation_from(facts).score
     Shop.objects.filter(pk=shop.pk).update(reputation=score, reputation_facts=facts)
-    shop.reputation, shop.reputation_facts, shop.penalty_points = score, facts, penalty
+    shop.reputation, shop.reputation_facts = score, facts
     return score
 
 
@@ -35,15 +35,3 @@ def reputations_recompute_all(*, batch: int = 500) -> int:
             reputation_recompute(shop=shop)
             done += 1
     return done
-
-
-@transaction.atomic
-def shop_penalty_points_set(*, shop: Shop, points: int) -> Shop:
-    """The hook for moderation: it decides sanctions (tiers, expiry, audit) and stores here the
-    penalty points in force, which the reputation subtracts (5 per point) at once."""
-    if isinstance(points, bool) or not isinstance(points, int) or points < 0:
-        raise DomainError(_("Penalty points are a whole number, zero or more."), field="points")
-    Shop.objects.filter(pk=shop.pk).update(penalty_points=points)
-    shop.penalty_points = points
-    reputation_recompute(shop=shop)
-    return shop

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from apps.accounts.models import Resident
 from apps.notifications.kinds import Kind
 from apps.notifications.services import notification_send
+from apps.shops.models import Shop
 
 from .. import rules, selectors
 from ..errors import NotVerified, RecognitionRefused, VouchLimit, VouchRefused
@@ -94,19 +95,37 @@ def vouch_withdraw(*, voucher: Resident, vouchee: Resident) -> Vouch:
 
 @transaction.atomic
 def trust_account_banned(*, resident: Resident) -> None:
-    """For moderation, after it deactivates an account (`is_active` False): the account's vouches
-    stop counting, so the residency of those it vouched for is re-checked; its reviews and deals
-    stop counting, so the reputation of the shops it dealt with is recomputed."""
+    """For moderation, after it deactivates an account (`is_active` False). Reads already leave the
+    account out (its vouches, reviews and deals stop counting at once); this brings the stored
+    results along: the residency of those it vouched for is re-checked, and the reputation of the
+    shops it reviewed or bought from is recomputed."""
     if resident.is_active:
         raise VouchRefused(_("The account is still active."), field="resident")
-    for vouchee in Resident.objects.filter(
-        vouches_received__voucher=resident, vouches_received__withdrawn_at__isnull=True
-    ).distinct():
+    for vouchee in _vouchees(resident):
         residency_recheck_vouched(resident=vouchee)
+    _recompute_shops_of(resident)
+
+
+@transaction.atomic
+def trust_account_reinstated(*, resident: Resident) -> None:
+    """For moderation, after a ban is lifted (an appeal granted): the account's vouches count again,
+    so those who lost their residency by the ban get it back if the vouches reach the threshold."""
+    if not resident.is_active:
+        raise VouchRefused(_("The account is not active."), field="resident")
+    for vouchee in _vouchees(resident):
+        residency_verify_if_vouched(resident=vouchee)
+    _recompute_shops_of(resident)
+
+
+def _vouchees(voucher: Resident):
+    return Resident.objects.filter(
+        vouches_received__voucher=voucher, vouches_received__withdrawn_at__isnull=True
+    ).distinct()
+
+
+def _recompute_shops_of(resident: Resident) -> None:
     shop_ids = set(Review.objects.filter(author=resident, shop__isnull=False).values_list("shop_id", flat=True))
     shop_ids |= set(Deal.objects.filter(buyer=resident, shop__isnull=False).values_list("shop_id", flat=True))
-    from apps.shops.models import Shop
-
     for shop in Shop.objects.filter(pk__in=shop_ids):
         reputation_recompute(shop=shop)
 
