@@ -26,12 +26,13 @@ import platform
 import random
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -352,8 +353,26 @@ def ensure_database_exists(alias: str) -> None:
         reset_database(alias, None)
 
 
+def migrate(alias: str) -> None:
+    """Migrates the city's database in a process of its own where it is the default database: data
+    migrations written for one database (without `.using(schema_editor.connection.alias)`) would
+    otherwise read the other alias of this process."""
+    from django.db import connections
+
+    params = connections[alias].settings_dict
+    if connections[alias].vendor == "sqlite":
+        url = f"sqlite:///{params['NAME']}"
+    else:
+        user = quote(params["USER"] or "", safe="")
+        password = f":{quote(params['PASSWORD'], safe='')}" if params["PASSWORD"] else ""
+        port = f":{params['PORT']}" if params["PORT"] else ""
+        url = f"postgres://{user}{password}@{params['HOST'] or ''}{port}/{params['NAME']}"
+    connections[alias].close()
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
 def build_city(alias: str, args, postgis: bool) -> dict:
-    from django.core.management import call_command
     from django.db import connections
 
     from apps.accounts.models import Resident
@@ -361,7 +380,7 @@ def build_city(alias: str, args, postgis: bool) -> dict:
     t0 = time.perf_counter()
     reset_database(alias, args)
     conn = connections[alias]
-    call_command("migrate", database=alias, verbosity=0, interactive=False)
+    migrate(alias)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     sellers = Resident.objects.using(alias).bulk_create(
         [
