@@ -6,6 +6,7 @@ the Redis channel layer and real Celery workers.
 """
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -64,9 +66,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.ratelimit.ClientAddressMiddleware",
     "apps.accounts.middleware.ResidentLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "neighborhood.urls"
@@ -182,6 +187,23 @@ AUTH_USER_MODEL = "accounts.Resident"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a log-in while its username and address are locked out, on every login form: the
+    # site's, the API's (/api/auth/login/) and the admin's. Then the usual check of the password.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair for 15 minutes (each
+# further try restarts the wait). Per pair, so that nobody can lock a neighbour out from elsewhere.
+AXES_FAILURE_LIMIT = env.int("JIEFANG_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("JIEFANG_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "apps.core.ratelimit.request_address"
+# Failed attempts are kept (they make the lockout); successful log-ins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -303,9 +325,6 @@ JIEFANG_IMAGE_MAX_SIDE = 1600
 JIEFANG_CHAT_ROOM_RESOLUTION = 7
 JIEFANG_CHAT_MAX_BODY = 2000  # characters in one message
 JIEFANG_CHAT_MAX_FRAME_BYTES = 16 * 1024  # a bigger WebSocket frame closes the socket
-# Messages one resident may send over all their sockets and HTTP together, per window of seconds.
-JIEFANG_CHAT_USER_RATE = env.int("JIEFANG_CHAT_USER_RATE", default=30)
-JIEFANG_CHAT_USER_RATE_WINDOW_S = 10
 # One socket: a token bucket of frames (burst, then refill per second); typing frames are not counted.
 JIEFANG_CHAT_SOCKET_BURST = env.int("JIEFANG_CHAT_SOCKET_BURST", default=10)
 JIEFANG_CHAT_SOCKET_REFILL_PER_S = env.float("JIEFANG_CHAT_SOCKET_REFILL_PER_S", default=2.0)
@@ -315,6 +334,24 @@ JIEFANG_CHAT_SOCKET_REFILL_PER_S = env.float("JIEFANG_CHAT_SOCKET_REFILL_PER_S",
 JIEFANG_MODERATION_AREA_RESOLUTION = JIEFANG_CHAT_ROOM_RESOLUTION
 # Links in e-mails are absolute: the site's address as residents reach it.
 JIEFANG_SITE_URL = env.str("JIEFANG_SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Rate limits (apps/core/ratelimit.py) ---------------------------------------------------------
+# {action: {"user" | "address": (count, seconds)}}: at most `count` per fixed window of `seconds`,
+# per resident and per client address (an IPv6 /64). Addresses are shared (a family, a café's wi-fi,
+# a carrier's NAT), so their limits leave room for several people.
+HOUR, DAY = 3600, 24 * 3600
+JIEFANG_RATE_LIMITS = {
+    "sign_up": {"address": (10, HOUR)},
+    # Moving the home often is how one would try to locate neighbours from coarse distances.
+    "home_set": {"user": (6, DAY), "address": (60, HOUR)},
+    "stall_publish": {"user": (30, HOUR), "address": (120, HOUR)},
+    # Over all of a resident's sockets and HTTP together; each socket also has its own frame bucket.
+    "message_send": {"user": (env.int("JIEFANG_CHAT_USER_RATE", default=30), 10), "address": (120, 10)},
+    "report_file": {"user": (10, HOUR), "address": (30, HOUR)},
+    "vouch_give": {"user": (20, DAY), "address": (60, HOUR)},
+}
+# Multiplies every count above: benchmarks that drive many residents from one address lift them.
+JIEFANG_RATE_LIMIT_SCALE = env.float("JIEFANG_RATE_LIMIT_SCALE", default=1.0)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

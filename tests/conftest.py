@@ -75,3 +75,16 @@ def resident_client(api_client, resident):
     api_client.force_authenticate(resident)
     api_client.resident = resident
     return api_client
+
+
+@pytest.fixture
+def rate_limit(settings):
+    """`rate_limit("stall_publish", user=(2, 3600))`: sets one action's limits for this test."""
+
+    def set_limit(action: str, **scopes):
+        settings.JIEFANG_RATE_LIMITS = {
+            **settings.JIEFANG_RATE_LIMITS,
+            action: {**settings.JIEFANG_RATE_LIMITS.get(action, {}), **scopes},
+        }
+
+    return set_limit

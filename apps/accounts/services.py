@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.errors import DomainError
 from apps.core.images import image_clean
+from apps.core.ratelimit import rate_check
 from apps.nearby import geo
 
 from .models import Resident
@@ -46,6 +47,7 @@ def resident_sign_up(
         raise DomainError(" ".join(exc.messages), field="password") from None
     resident.set_password(password)
     resident.full_clean()
+    rate_check("sign_up")
     resident.save()
     return resident
 
@@ -78,6 +80,9 @@ def resident_home_set(*, resident: Resident, lat: float, lng: float) -> Resident
     """Keeps only the home cell; the exact point given is dropped here and never stored."""
     geo.validate_point(lat, lng)
     cell = geo.cell_of(lat, lng, settings.JIEFANG_HOME_RESOLUTION)
+    if cell == resident.home_cell:
+        return resident  # the same area again reveals nothing new and uses up no move
+    rate_check("home_set", user=resident)
     resident.home_cell = cell
     resident.place_at(geo.cell_center(cell))
     resident.save(update_fields=["home_cell", "lat", "lng", *(geo.cell_field(r) for r in geo.RESOLUTIONS)])

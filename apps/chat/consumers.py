@@ -282,6 +282,8 @@ class ChatConsumer(UserConsumer):
             extra = {"client_id": client_id} if isinstance(client_id, str) else {}
             if exc.field:
                 extra["field"] = exc.field
+            if getattr(exc, "retry_after", None):
+                extra["retry_after"] = exc.retry_after
             await self.send_error(exc.code, exc.message, **extra)
         if "closed" in result:
             if "error" not in result:

@@ -7,10 +7,8 @@ Persist first, then broadcast: each service stores its change and hands the live
 from __future__ import annotations
 
 import re
-import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.errors import DomainError, NotAllowed
 from apps.core.images import image_clean
+from apps.core.ratelimit import rate_check
 from apps.market.models import Stall
 from apps.notifications import services as notifications
 from apps.notifications.kinds import Kind
@@ -64,11 +63,6 @@ class InvalidClientId(DomainError):
 class ClientIdReused(DomainError):
     status_code = 409
     code = "client_id_reused"
-
-
-class RateLimited(DomainError):
-    status_code = 429
-    code = "rate_limited"
 
 
 class NoRoom(DomainError):
@@ -148,18 +142,6 @@ def room_join(*, resident, cell: int | None = None) -> Conversation:
 # --- Messages -------------------------------------------------------------------------------------
 
 
-def _rate_check(sender) -> None:
-    window = settings.JIEFANG_CHAT_USER_RATE_WINDOW_S
-    key = f"chat:rate:{sender.pk}:{int(time.time() // window)}"
-    try:
-        count = cache.incr(key)  # one round trip to Redis on the hot path
-    except ValueError:
-        # add() fails when another process created the key meanwhile
-        count = 1 if cache.add(key, 1, window * 2) else cache.incr(key)
-    if count > settings.JIEFANG_CHAT_USER_RATE:
-        raise RateLimited(_("You are sending messages too fast. Wait a few seconds."))
-
-
 def _validate(*, body: str, client_msg_id: str, has_photo: bool) -> str:
     if not isinstance(client_msg_id, str) or not CLIENT_ID_RE.match(client_msg_id):
         raise InvalidClientId(_("The client message id must be 1 to 64 letters, digits or - _ . :"), field="client_id")
@@ -221,7 +203,8 @@ def message_send(*, sender, conversation_id: int, body: str, client_msg_id: str,
             raise ClientIdReused(_("This client message id was already used for another message."), field="client_id")
         existing.was_duplicate = True
         return existing
-    _rate_check(sender)
+    # After the retry check: a client retrying a message it already sent uses up nothing.
+    rate_check("message_send", user=sender)
 
     seq = locked.last_seq + 1
     now = timezone.now()

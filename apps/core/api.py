@@ -7,6 +7,7 @@ from apps.nearby.geo import InvalidLocation
 from apps.nearby.selectors import InvalidCursor
 
 from .errors import DomainError
+from .ratelimit import RateLimited
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -15,6 +16,9 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     field = serializers.CharField(required=False)
+    retry_after = serializers.IntegerField(
+        required=False, help_text="With 429: seconds to wait before trying again (also in the Retry-After header)"
+    )
 
 
 def _body(message, code, field=None):
@@ -27,6 +31,9 @@ def _body(message, code, field=None):
 
 def exception_handler(exc, context):
     """DRF's handler, plus domain errors and model validation errors as 4xx JSON (never a 500)."""
+    if isinstance(exc, RateLimited):
+        body = {**_body(exc.message, exc.code, exc.field), "retry_after": exc.retry_after}
+        return Response(body, status=429, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, DomainError):
         return Response(_body(exc.message, exc.code, exc.field), status=exc.status_code)
     if isinstance(exc, InvalidLocation):

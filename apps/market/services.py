@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Resident
 from apps.core.errors import DomainError, NotAllowed
 from apps.core.images import image_clean
+from apps.core.ratelimit import rate_check
 from apps.shops.models import Shop
 
 from .models import Stall, StallPhoto
@@ -166,6 +167,7 @@ def stall_publish(
         stall.expires_at = _clean_expiry(expires_at, RESIDENT_DEFAULT, now)
     cleaned = _clean_photos(photos)
     stall.full_clean()
+    rate_check("stall_publish", user=seller)
     stall.save()
     for position, image in enumerate(cleaned):
         photo = StallPhoto(stall=stall, position=position)

@@ -184,9 +184,8 @@ def test_block_and_unblock(alice, bob, direct):
     assert not Block.objects.exists()
 
 
-def test_rate_limit_is_429(alice, direct, settings):
-    settings.JIEFANG_CHAT_USER_RATE = 1
-    settings.JIEFANG_CHAT_USER_RATE_WINDOW_S = 10**6  # no window boundary falls inside the test
+def test_rate_limit_is_429(alice, direct, rate_limit):
+    rate_limit("message_send", user=(1, 10**6))  # no window boundary falls inside the test
     client = client_for(alice)
     assert client.post(url(direct), {"client_id": "a", "body": "1"}, format="json").status_code == 201
     resp = client.post(url(direct), {"client_id": "b", "body": "2"}, format="json")

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.chat import events, presence, selectors, services
 from apps.chat.models import Block, Conversation, Member, Message
+from apps.core.ratelimit import RateLimited
 from apps.market.models import Stall
 from apps.notifications.models import Notification
 from tests.accounts.factories import JINGAN, ResidentFactory
@@ -246,20 +247,18 @@ def test_the_shop_side_writes_for_the_shop(alice, shop):
     assert send(clerk, conversation).shop_id == shop.pk
 
 
-def test_the_per_user_rate_limit(alice, direct, settings):
-    settings.JIEFANG_CHAT_USER_RATE = 3
-    settings.JIEFANG_CHAT_USER_RATE_WINDOW_S = 10**6  # no window boundary falls inside the test
+def test_the_per_user_rate_limit(alice, direct, rate_limit):
+    rate_limit("message_send", user=(3, 10**6))  # no window boundary falls inside the test
     for _ in range(3):
         send(alice, direct)
-    with pytest.raises(services.RateLimited) as exc:
+    with pytest.raises(RateLimited) as exc:
         send(alice, direct)
     assert exc.value.status_code == 429
     assert Message.objects.count() == 3
 
 
-def test_a_retry_does_not_count_against_the_rate_limit(alice, direct, settings):
-    settings.JIEFANG_CHAT_USER_RATE = 1
-    settings.JIEFANG_CHAT_USER_RATE_WINDOW_S = 10**6  # no window boundary falls inside the test
+def test_a_retry_does_not_count_against_the_rate_limit(alice, direct, rate_limit):
+    rate_limit("message_send", user=(1, 10**6))  # no window boundary falls inside the test
     send(alice, direct, "once", client_id="k")
     assert send(alice, direct, "once", client_id="k").was_duplicate
 

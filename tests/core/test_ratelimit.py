@@ -1,0 +1,202 @@
+"""The one rate limiter: per resident and per address, 429 with a retry time on every interface."""
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from apps.accounts import services as accounts
+from apps.core.errors import DomainError
+from apps.core.ratelimit import RateLimited, address_key, client_address, rate_check, wait_text
+from apps.market.models import Stall
+from tests.accounts.factories import JINGAN, TEST_PASSWORD, ResidentFactory
+from tests.market.factories import publish
+
+pytestmark = pytest.mark.django_db
+
+# Windows are fixed (aligned to the clock): a window this long has no boundary inside a test.
+LONG = 10**6
+
+
+def test_a_resident_over_the_limit_is_refused_with_the_time_left(rate_limit):
+    rate_limit("stall_publish", user=(2, LONG))
+    me, other = ResidentFactory(home=JINGAN), ResidentFactory(home=JINGAN)
+    publish(me)
+    publish(me)
+    with pytest.raises(RateLimited) as refused:
+        publish(me)
+    assert refused.value.status_code == 429 and refused.value.code == "rate_limited"
+    assert 0 < refused.value.retry_after <= LONG
+    assert "Try again in" in refused.value.message
+    assert Stall.objects.filter(seller=me).count() == 2
+    publish(other)  # each resident has their own allowance
+
+
+def test_an_address_is_limited_across_residents(rate_limit):
+    rate_limit("stall_publish", user=(100, LONG), address=(2, LONG))
+    token = client_address.set("203.0.113.9")
+    try:
+        publish(ResidentFactory(home=JINGAN))
+        publish(ResidentFactory(home=JINGAN))
+        with pytest.raises(RateLimited):
+            publish(ResidentFactory(home=JINGAN))
+    finally:
+        client_address.reset(token)
+    publish(ResidentFactory(home=JINGAN))  # outside a request: per resident only
+
+
+def test_ipv6_hosts_are_counted_by_their_64():
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:198.51.100.7") == "198.51.100.7"
+    assert address_key("198.51.100.7") == "198.51.100.7"
+
+
+def test_invalid_input_uses_up_nothing(rate_limit):
+    rate_limit("stall_publish", user=(1, LONG))
+    me = ResidentFactory(home=JINGAN)
+    with pytest.raises(DomainError) as refused:
+        publish(me, title="")
+    assert not isinstance(refused.value, RateLimited)
+    publish(me)
+
+
+def test_the_scale_lifts_every_limit(rate_limit, settings):
+    rate_limit("vouch_give", user=(1, LONG))
+    settings.JIEFANG_RATE_LIMIT_SCALE = 3
+    me = ResidentFactory()
+    for _ in range(3):
+        rate_check("vouch_give", user=me)
+    with pytest.raises(RateLimited):
+        rate_check("vouch_give", user=me)
+
+
+def test_with_the_cache_unreachable_the_write_goes_through(rate_limit):
+    rate_limit("vouch_give", user=(1, LONG))
+    me = ResidentFactory()
+    unreachable = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    with override_settings(CACHES=unreachable):
+        rate_check("vouch_give", user=me)
+        rate_check("vouch_give", user=me)
+
+
+def test_wait_text_rounds_up_in_words():
+    assert wait_text(1) == "Try again in 1 second."
+    assert wait_text(59) == "Try again in 59 seconds."
+    assert wait_text(61 * 60 + 1) == "Try again in 62 minutes."
+    assert wait_text(5 * 3600 + 1) == "Try again in 6 hours."
+
+
+def test_moving_home_is_limited_but_the_same_area_again_is_free(rate_limit):
+    rate_limit("home_set", user=(2, LONG))
+    me = ResidentFactory()
+    accounts.resident_home_set(resident=me, lat=JINGAN.lat, lng=JINGAN.lng)
+    accounts.resident_home_set(resident=me, lat=JINGAN.lat, lng=JINGAN.lng)
+    accounts.resident_home_set(resident=me, lat=31.25, lng=121.47)
+    with pytest.raises(RateLimited):
+        accounts.resident_home_set(resident=me, lat=31.20, lng=121.40)
+    me.refresh_from_db()
+    assert me.home_cell == accounts.geo.cell_of(31.25, 121.47, 9)
+
+
+# --- Interfaces -----------------------------------------------------------------------------------
+
+
+def test_the_api_answers_429_with_retry_after(resident_client, rate_limit):
+    rate_limit("stall_publish", user=(1, LONG))
+    accounts.resident_home_set(resident=resident_client.resident, lat=JINGAN.lat, lng=JINGAN.lng)
+    payload = {"kind": "sale", "title": "Rice cooker", "price": "60"}
+    assert resident_client.post("/api/stalls/", payload, format="json").status_code == 201
+    refused = resident_client.post("/api/stalls/", payload, format="json")
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["code"] == "rate_limited" and 0 < body["retry_after"] <= LONG
+    assert refused.headers["Retry-After"] == str(body["retry_after"])
+
+
+def test_a_refused_form_keeps_its_input_and_answers_429(client, rate_limit):
+    rate_limit("stall_publish", user=(1, LONG))
+    client.force_login(ResidentFactory(home=JINGAN))
+    form = {"kind": "sale", "title": "Bike", "price": "150", "quantity": 1, "category": "other"}
+    assert client.post(reverse("market:stall_create"), form).status_code == 302
+    refused = client.post(reverse("market:stall_create"), {**form, "title": "Second bike"})
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    html = refused.content.decode()
+    assert "You are posting stalls too fast." in html and "Try again in" in html
+    assert 'value="Second bike"' in html
+
+
+def test_sign_up_from_one_address_is_limited(client, rate_limit):
+    rate_limit("sign_up", address=(1, LONG))
+
+    def sign_up(name):
+        return client.post(
+            reverse("accounts:sign_up"),
+            {
+                "username": name,
+                "email": f"{name}@example.org",
+                "display_name": name,
+                "language": "en",
+                "password1": TEST_PASSWORD,
+                "password2": TEST_PASSWORD,
+            },
+            REMOTE_ADDR="198.51.100.20",
+        )
+
+    assert sign_up("first").status_code == 302
+    client.logout()
+    refused = sign_up("second")
+    assert refused.status_code == 429
+    assert "Too many accounts were created from your network." in refused.content.decode()
+    assert sign_up_elsewhere_works(client)
+
+
+def sign_up_elsewhere_works(client) -> bool:
+    return (
+        client.post(
+            reverse("accounts:sign_up"),
+            {
+                "username": "third",
+                "email": "third@example.org",
+                "display_name": "third",
+                "language": "en",
+                "password1": TEST_PASSWORD,
+                "password2": TEST_PASSWORD,
+            },
+            REMOTE_ADDR="198.51.100.21",
+        ).status_code
+        == 302
+    )
+
+
+def test_a_view_that_lets_the_refusal_through_shows_the_429_page(client, rate_limit):
+    rate_limit("home_set", user=(1, LONG))
+    client.force_login(ResidentFactory(home=JINGAN))
+    refused = client.post(reverse("accounts:home"), {"lat": 31.25, "lng": 121.47})
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"]
+    assert refused.templates[0].name == "429.html"
+    assert "You have moved your home area too often." in refused.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_the_address_and_the_refusal_cross_into_the_view_thread(rate_limit):
+    """Django runs sync views in a worker thread under ASGI: the address set by the middleware and
+    the refusal a view caught must still meet."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    rate_limit("stall_publish", user=(100, LONG), address=(1, LONG))
+    form = {"kind": "sale", "title": "Bike", "price": "150", "quantity": 1, "category": "other"}
+
+    async def post_as(resident):
+        client = AsyncClient(REMOTE_ADDR="192.0.2.44")
+        await client.aforce_login(resident)
+        return await client.post(reverse("market:stall_create"), form)
+
+    first, second = ResidentFactory(home=JINGAN), ResidentFactory(home=JINGAN)
+    assert async_to_sync(post_as)(first).status_code == 302
+    refused = async_to_sync(post_as)(second)
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
