@@ -347,7 +347,8 @@ JIEFANG_RATE_LIMITS = {
     "stall_publish": {"user": (30, HOUR), "address": (120, HOUR)},
     # Over all of a resident's sockets and HTTP together; each socket also has its own frame bucket.
     "message_send": {"user": (env.int("JIEFANG_CHAT_USER_RATE", default=30), 10), "address": (120, 10)},
-    "report_file": {"user": (10, HOUR), "address": (30, HOUR)},
+    # Per reporter, moderation's own daily rule applies (apps/moderation/rules.py).
+    "report_file": {"address": (30, HOUR)},
     "vouch_give": {"user": (20, DAY), "address": (60, HOUR)},
 }
 # Multiplies every count above: benchmarks that drive many residents from one address lift them.

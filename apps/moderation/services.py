@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import Resident
 from apps.core.errors import DomainError, NotAllowed
+from apps.core.ratelimit import RateLimited, rate_check, wait_text
 
 from . import areas, notify, rules, selectors, targets
 from .audit import audit_record
@@ -35,8 +36,7 @@ class AlreadyReported(DomainError):
     code = "already_reported"
 
 
-class TooManyReports(DomainError):
-    status_code = 429
+class TooManyReports(RateLimited):
     code = "too_many_reports"
 
 
@@ -156,10 +156,16 @@ def report_file(*, reporter: Resident, kind: str, object_id: int, reason: str, n
     Resident.objects.select_for_update().filter(pk=reporter.pk).first()
     if Report.objects.filter(reporter=reporter, content_type=ct, object_id=obj.pk).exists():
         raise AlreadyReported(_("You have already reported this; you can follow it on your reports page."))
-    if Report.objects.filter(reporter=reporter, created_at__gte=now - timedelta(days=1)).count() >= (
-        rules.DAILY_REPORT_LIMIT
-    ):
-        raise TooManyReports(_("You have sent many reports today; please wait until tomorrow."))
+    todays = Report.objects.filter(reporter=reporter, created_at__gte=now - timedelta(days=1))
+    if todays.count() >= rules.DAILY_REPORT_LIMIT:
+        # The day is a sliding one: the next report may go when the oldest of today's turns a day old.
+        oldest = todays.order_by("created_at").values_list("created_at", flat=True).first()
+        retry_after = int((oldest + timedelta(days=1) - now).total_seconds()) + 1
+        raise TooManyReports(
+            _("You have sent many reports today.") + " " + wait_text(retry_after), retry_after=retry_after
+        )
+    # Besides the daily rule per reporter: many reporters' accounts from one address.
+    rate_check("report_file", user=reporter)
 
     upheld, decided = selectors.reporter_record(reporter=reporter)
     weight, established = rules.reporter_weight(

@@ -200,3 +200,18 @@ def test_under_asgi_the_address_and_the_refusal_cross_into_the_view_thread(rate_
     assert async_to_sync(post_as)(first).status_code == 302
     refused = async_to_sync(post_as)(second)
     assert refused.status_code == 429 and refused.headers["Retry-After"]
+
+
+def test_reports_from_one_address_are_limited_across_reporters(rate_limit):
+    from tests.moderation.factories import neighbour, report
+
+    rate_limit("report_file", address=(2, 3600))
+    token = client_address.set("203.0.113.77")
+    try:
+        report(publish(), by=neighbour(), reason="spam")
+        report(publish(), by=neighbour(), reason="spam")
+        with pytest.raises(RateLimited) as refused:
+            report(publish(), by=neighbour(), reason="spam")
+    finally:
+        client_address.reset(token)
+    assert "You have sent too many reports." in refused.value.message

@@ -121,8 +121,9 @@ def test_daily_limit_and_suspended_reporters():
     reporter = neighbour()
     for _ in range(rules.DAILY_REPORT_LIMIT):
         report(publish(), by=reporter, reason="spam")
-    with pytest.raises(services.TooManyReports):
+    with pytest.raises(services.TooManyReports) as refused:
         report(publish(), by=reporter)
+    assert refused.value.status_code == 429 and 0 < refused.value.retry_after <= 24 * 3600
     suspended = neighbour()
     suspended.suspended_until = timezone.now() + timedelta(days=2)
     suspended.save()
