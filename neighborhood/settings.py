@@ -349,7 +349,8 @@ JIEFANG_RATE_LIMITS = {
     "message_send": {"user": (env.int("JIEFANG_CHAT_USER_RATE", default=30), 10), "address": (120, 10)},
     # Per reporter, moderation's own daily rule applies (apps/moderation/rules.py).
     "report_file": {"address": (30, HOUR)},
-    "vouch_give": {"user": (20, DAY), "address": (60, HOUR)},
+    # Per voucher, trust's own weekly rule applies (apps/trust/rules.py).
+    "vouch_give": {"address": (30, HOUR)},
 }
 # Multiplies every count above: benchmarks that drive many residents from one address lift them.
 JIEFANG_RATE_LIMIT_SCALE = env.float("JIEFANG_RATE_LIMIT_SCALE", default=1.0)

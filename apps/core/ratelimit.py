@@ -67,15 +67,22 @@ def wait_text(seconds: int) -> str:
     return ngettext("Try again in %(n)d hour.", "Try again in %(n)d hours.", hours) % {"n": hours}
 
 
-def _messages() -> dict[str, str]:
-    return {
-        "sign_up": _("Too many accounts were created from your network."),
-        "home_set": _("You have moved your home area too often."),
-        "stall_publish": _("You are posting stalls too fast."),
-        "message_send": _("You are sending messages too fast."),
-        "report_file": _("You have sent too many reports."),
-        "vouch_give": _("You have vouched for too many neighbours."),
+def _message(action: str, scope: str) -> str:
+    """Why the write was refused, for the limit that was reached (the resident's or the network's)."""
+    messages = {
+        ("sign_up", "address"): _("Too many accounts were created from your network."),
+        ("home_set", "user"): _("You have moved your home area too often."),
+        ("home_set", "address"): _("Home areas were changed too often from your network."),
+        ("stall_publish", "user"): _("You are posting stalls too fast."),
+        ("stall_publish", "address"): _("Too many stalls were posted from your network."),
+        ("message_send", "user"): _("You are sending messages too fast."),
+        ("message_send", "address"): _("Too many messages were sent from your network."),
+        ("report_file", "user"): _("You have sent too many reports."),
+        ("report_file", "address"): _("Too many reports were sent from your network."),
+        ("vouch_give", "user"): _("You have vouched for too many neighbours."),
+        ("vouch_give", "address"): _("Too many vouches were given from your network."),
     }
+    return messages.get((action, scope), _("Too many requests."))
 
 
 def address_key(address: str) -> str:
@@ -121,7 +128,7 @@ def rate_check(action: str, *, user=None, address: str | None = None) -> None:
     }
     scale = settings.JIEFANG_RATE_LIMIT_SCALE
     now = time.time()
-    retry_after = 0
+    retry_after, reached = 0, None
     for scope, (count, seconds) in limits.items():
         if idents.get(scope) is None:
             continue
@@ -135,9 +142,11 @@ def rate_check(action: str, *, user=None, address: str | None = None) -> None:
             log.warning("rate limit %s not checked: the cache is unreachable", action, exc_info=True)
             return
         if used > max(1, int(count * scale)):
-            retry_after = max(retry_after, math.ceil(start + window - now))
-    if retry_after:
-        text = _messages().get(action, _("Too many requests."))
+            wait = math.ceil(start + window - now)
+            if wait > retry_after:
+                retry_after, reached = wait, scope
+    if reached:
+        text = _message(action, reached)
         refused = RateLimited(f"{text} {wait_text(retry_after)}", retry_after=retry_after)
         refusals = _refusals.get()
         if refusals is not None:

@@ -1,6 +1,7 @@
 """The rules of trust that a request can break; interfaces turn them into a form error or a 4xx."""
 
 from apps.core.errors import DomainError, NotAllowed
+from apps.core.ratelimit import RateLimited
 
 
 class NotVerified(NotAllowed):
@@ -41,9 +42,10 @@ class VouchRefused(DomainError):
     code = "vouch_refused"
 
 
-class VouchLimit(DomainError):
+class VouchLimit(RateLimited):
+    """The weekly rule (rules.VOUCHES_PER_WEEK); a 429 that says when the next vouch is possible."""
+
     code = "vouch_limit"
-    status_code = 429
 
 
 class RecognitionRefused(DomainError):

@@ -214,4 +214,21 @@ def test_reports_from_one_address_are_limited_across_reporters(rate_limit):
             report(publish(), by=neighbour(), reason="spam")
     finally:
         client_address.reset(token)
-    assert "You have sent too many reports." in refused.value.message
+    assert "Too many reports were sent from your network." in refused.value.message
+
+
+def test_vouches_from_one_address_are_limited_across_vouchers(rate_limit):
+    from apps.trust import services as trust
+    from tests.trust.factories import neighbour
+
+    rate_limit("vouch_give", address=(2, LONG))
+    vouchee = neighbour()
+    token = client_address.set("203.0.113.78")
+    try:
+        trust.vouch_give(voucher=neighbour(verified=True), vouchee=vouchee)
+        trust.vouch_give(voucher=neighbour(verified=True), vouchee=vouchee)
+        with pytest.raises(RateLimited) as refused:
+            trust.vouch_give(voucher=neighbour(verified=True), vouchee=vouchee)
+    finally:
+        client_address.reset(token)
+    assert "Too many vouches were given from your network." in refused.value.message

@@ -90,8 +90,9 @@ def test_vouches_are_limited_per_week_and_withdrawing_does_not_reset_it():
     for other in others[: rules.VOUCHES_PER_WEEK]:
         services.vouch_give(voucher=voucher, vouchee=other)
     services.vouch_withdraw(voucher=voucher, vouchee=others[0])
-    with pytest.raises(VouchLimit, match="a week"):
+    with pytest.raises(VouchLimit, match="a week") as refused:
         services.vouch_give(voucher=voucher, vouchee=others[-1])
+    assert refused.value.status_code == 429 and 6 * 86400 < refused.value.retry_after <= 7 * 86400 + 1
     # A week later the limit has room again.
     Vouch.objects.filter(voucher=voucher).update(created_at=timezone.now() - timedelta(days=8))
     services.vouch_give(voucher=voucher, vouchee=others[-1])

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from apps.accounts.models import Resident
+from apps.core.ratelimit import rate_check
 from apps.notifications.kinds import Kind
 from apps.notifications.services import notification_send
 from apps.shops.models import Shop
@@ -56,6 +57,7 @@ def vouch_give(*, voucher: Resident, vouchee: Resident) -> Vouch:
             .order_by("created_at")
             .first()
         )
+        next_possible = oldest.created_at + timezone.timedelta(days=7)
         raise VouchLimit(
             ngettext(
                 "You can give %(n)d vouch a week; your next one is possible from %(date)s.",
@@ -64,9 +66,12 @@ def vouch_give(*, voucher: Resident, vouchee: Resident) -> Vouch:
             )
             % {
                 "n": rules.VOUCHES_PER_WEEK,
-                "date": formats.date_format(timezone.localtime(oldest.created_at + timezone.timedelta(days=7))),
-            }
+                "date": formats.date_format(timezone.localtime(next_possible)),
+            },
+            retry_after=int((next_possible - now).total_seconds()) + 1,
         )
+    # Besides the weekly rule per voucher: many vouchers' accounts from one address.
+    rate_check("vouch_give", user=voucher)
     vouch = Vouch.objects.create(voucher=voucher, vouchee=vouchee)
     notification_send(
         recipient_id=vouchee.pk,
