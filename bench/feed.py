@@ -418,6 +418,11 @@ def main(argv=None) -> int:
     meta = city.city_is_current(alias, args)
     if meta is None or args.rebuild:
         meta = city.build_city(alias, args, postgis=False)
+    else:
+        # a cached city may predate migrations of other tables (residents gain fields over time)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
     ensure_residents(alias, args, meta)
     now = datetime.fromisoformat(meta["now"])
     results = {"machine": city.describe_machine([alias]), "database": name}
