@@ -10,7 +10,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -173,28 +173,10 @@ def _writer_shop(sender, conversation: Conversation) -> Shop | None:
     return None
 
 
-@transaction.atomic
-def message_send(*, sender, conversation_id: int, body: str, client_msg_id: str, photo=None) -> Message:
-    """Stores a message with the conversation's next sequence number, then broadcasts it.
-
-    Idempotent on (conversation, sender, client_msg_id): a retry of the same message returns the
-    stored one with `was_duplicate` set, and broadcasts nothing; the same id with a different
-    text is refused. Recipients with no socket on the conversation get one notification for the
-    first message they have not read.
-    """
-    body = _validate(body=body, client_msg_id=client_msg_id, has_photo=photo is not None)
-    try:
-        conversation = selectors.conversation_get_for_member(resident=sender, conversation_id=conversation_id)
-    except PermissionDenied:
-        raise NotInConversation(_("You are not in this conversation.")) from None
-    shop = _writer_shop(sender, conversation)
-    clean_photo = image_clean(photo, field="photo") if photo is not None else None
-
-    # The row lock serialises senders of one conversation: sequence numbers without gaps or ties,
-    # and a retry that races its original sees it.
-    locked = Conversation.objects.select_for_update().only("id", "last_seq").get(pk=conversation.pk)
+def _existing(conversation_id: int, sender, client_msg_id: str, body: str) -> Message | None:
+    """The message a retry repeats (marked `was_duplicate`); the same id for another text is refused."""
     existing = (
-        Message.objects.filter(conversation=conversation, sender=sender, client_msg_id=client_msg_id)
+        Message.objects.filter(conversation_id=conversation_id, sender=sender, client_msg_id=client_msg_id)
         .select_related("sender", "shop")
         .first()
     )
@@ -202,22 +184,71 @@ def message_send(*, sender, conversation_id: int, body: str, client_msg_id: str,
         if existing.body != body:
             raise ClientIdReused(_("This client message id was already used for another message."), field="client_id")
         existing.was_duplicate = True
+    return existing
+
+
+def _next_seq(conversation_id: int, now) -> int:
+    """Takes the conversation's next sequence number; the row stays locked until the commit."""
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1, last_message_at = %s WHERE id = %s RETURNING last_seq",  # noqa: S608 - the table name is ours
+            [now, conversation_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def message_send(*, sender, conversation_id: int, body: str, client_msg_id: str, photo=None) -> Message:
+    """Stores a message with the conversation's next sequence number, then broadcasts it.
+
+    Idempotent on (conversation, sender, client_msg_id): a retry of the same message returns the
+    stored one with `was_duplicate` set, and broadcasts nothing; the same id with a different
+    text is refused. Recipients with no socket on the conversation get one notification for the
+    first message they have not read.
+
+    Checks and the photo come first, outside any lock. The write is one short transaction: a room
+    has one row whose lock every sender of the room waits for, so it holds that lock for three
+    statements only (the counter, the message, the sender's read marker). A retry that races its
+    original meets the unique constraint and is answered with the original.
+    """
+    body = _validate(body=body, client_msg_id=client_msg_id, has_photo=photo is not None)
+    try:
+        conversation = selectors.conversation_get_for_member(resident=sender, conversation_id=conversation_id)
+    except PermissionDenied:
+        raise NotInConversation(_("You are not in this conversation.")) from None
+    shop = _writer_shop(sender, conversation)
+    existing = _existing(conversation.pk, sender, client_msg_id, body)
+    if existing is not None:
         return existing
+    clean_photo = image_clean(photo, field="photo") if photo is not None else None
     # After the retry check: a client retrying a message it already sent uses up nothing.
     rate_check("message_send", user=sender)
+    try:
+        return _message_store(
+            conversation=conversation, sender=sender, shop=shop, client_msg_id=client_msg_id, body=body,
+            photo=clean_photo,
+        )  # fmt: skip
+    except IntegrityError:
+        existing = _existing(conversation.pk, sender, client_msg_id, body)
+        if existing is None:
+            raise
+        return existing
 
-    seq = locked.last_seq + 1
+
+@transaction.atomic
+def _message_store(*, conversation: Conversation, sender, shop, client_msg_id: str, body: str, photo) -> Message:
     now = timezone.now()
-    Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq, last_message_at=now)
+    seq = _next_seq(conversation.pk, now)
     message = Message(
         conversation=conversation, seq=seq, sender=sender, shop=shop, client_msg_id=client_msg_id, body=body
     )
-    if clean_photo is not None:
-        message.photo.save(clean_photo.name, clean_photo, save=False)
+    if photo is not None:
+        message.photo.save(photo.name, photo, save=False)
     message.save()
     message.was_duplicate = False
     if not Member.objects.filter(conversation=conversation, resident=sender).update(last_read_seq=seq):
         Member.objects.create(conversation=conversation, resident=sender, last_read_seq=seq)
+    conversation.last_seq, conversation.last_message_at = seq, now
 
     members = selectors.member_ids(conversation)
     if members:
