@@ -54,7 +54,87 @@ def parse_args(argv=None):
     p.add_argument("--warmup-seconds", type=float, default=3.0, help="seconds sent before measuring, per step")
     p.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     p.add_argument("--dir", type=Path, default=ROOT / "var" / "bench")
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=None,
+        help="e.g. -20 (as root): run clients, servers, their PostgreSQL backends and Redis with this niceness "
+        "in a cgroup with a large CPU share, shielding the timings from other work on a shared machine",
+    )
     return p.parse_args(argv)
+
+
+# --- shielding the run on a shared machine (as bench/nearby.py does) -----------------------------
+
+CPU_CGROUP = Path("/sys/fs/cgroup/cpu")
+
+
+class Shield:
+    """Niceness and a cgroup with the largest CPU share for every process the run depends on; each
+    goes back to its own cgroup and niceness at the end."""
+
+    def __init__(self, niceness: int | None):
+        self.niceness = niceness
+        self.saved: dict[int, tuple[int, str | None]] = {}
+        self.group = CPU_CGROUP / "jiefang-bench-chat"
+
+    def _cpu_cgroup_of(self, pid: int) -> str | None:
+        for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if "cpu" in controllers.split(","):
+                return path
+        return None
+
+    def add(self, pids) -> None:
+        if self.niceness is None:
+            return
+        if not self.saved:
+            Path("/proc/self/autogroup").write_text(str(self.niceness))  # our session: servers too
+            if self.niceness < 0 and os.access(CPU_CGROUP, os.W_OK):
+                self.group.mkdir(exist_ok=True)
+                (self.group / "cpu.shares").write_text(str(min(262144, 1024 * 2 ** (-self.niceness // 2))))
+        for pid in pids:
+            if pid in self.saved:
+                continue
+            try:
+                self.saved[pid] = (os.getpriority(os.PRIO_PROCESS, pid), self._cpu_cgroup_of(pid))
+                os.setpriority(os.PRIO_PROCESS, pid, self.niceness)
+                if self.group.exists():
+                    (self.group / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                pass
+
+    def release(self) -> None:
+        for pid, (niceness, cgroup) in self.saved.items():
+            try:
+                os.setpriority(os.PRIO_PROCESS, pid, niceness)
+                if cgroup is not None and self.group.exists():
+                    (CPU_CGROUP / cgroup.lstrip("/") / "cgroup.procs").write_text(str(pid))
+            except OSError:
+                pass  # a process that ended meanwhile
+        if self.group.exists():
+            try:
+                self.group.rmdir()
+            except OSError:
+                pass
+
+
+def service_pids(db_url: str, redis_url: str) -> list[int]:
+    """The PostgreSQL backends serving the bench database, and the Redis server."""
+    import redis
+
+    pids = []
+    if db_url.startswith("postgres"):
+        import psycopg
+
+        parts = urlsplit(db_url)
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [parts.path.lstrip("/")]
+            ).fetchall()
+            pids += [row[0] for row in rows]
+    pids.append(int(redis.Redis.from_url(redis_url).info("server")["process_id"]))
+    return pids
 
 
 # --- the database ---------------------------------------------------------------------------------
@@ -108,7 +188,7 @@ def build_room(clients: int, senders: int) -> tuple[int, list[tuple[int, str]]]:
         room = services.room_join(resident=resident)
         session = SessionStore()
         session[SESSION_KEY] = str(resident.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"  # as a password log-in sets it
         session[HASH_SESSION_KEY] = resident.get_session_auth_hash()
         session.create()
         members.append((resident.pk, f"{settings.SESSION_COOKIE_NAME}={session.session_key}"))
@@ -216,7 +296,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def drive(args, room_id, members, ports, server_pids) -> list[dict]:
+async def drive(args, room_id, members, ports, server_pids, on_connected) -> list[dict]:
     from websockets.asyncio.client import connect
 
     run = Run()
@@ -240,6 +320,7 @@ async def drive(args, room_id, members, ports, server_pids) -> list[dict]:
         send_sockets.append(ws)
         tasks.append(asyncio.create_task(drain(ws, run)))
 
+    on_connected()
     results = []
     receivers = len(members) - 1
     for step, rate in enumerate(float(r) for r in args.rates.split(",")):
@@ -368,9 +449,19 @@ def main(argv=None) -> int:
     connection.close()
     print(f"room built in {time.perf_counter() - t0:.1f} s")
     servers = start_servers(args.servers, env, args.dir)
+    shield = Shield(args.nice)
+    server_pids = [p.pid for _, p in servers]
+    shield.add([os.getpid(), *server_pids])
+
+    def shield_services():
+        if args.nice is not None:
+            shield.add(service_pids(db_url, args.redis))
+
     try:
-        results = asyncio.run(drive(args, room_id, members, [port for port, _ in servers], [p.pid for _, p in servers]))
+        ports = [port for port, _ in servers]
+        results = asyncio.run(drive(args, room_id, members, ports, server_pids, on_connected=shield_services))
     finally:
+        shield.release()
         for _, process in servers:
             process.terminate()
         for _, process in servers:
@@ -386,6 +477,7 @@ def main(argv=None) -> int:
         "clients": args.clients,
         "senders": args.senders,
         "servers": args.servers,
+        "nice": args.nice,
         "database": connection.vendor,
         "steps": results,
         "highest_sustained_msg_per_s": best,
