@@ -52,14 +52,15 @@ def test_swagger_ui_renders_under_the_policy(page, live_site, log_in):
     log_in(page, ResidentFactory())
     response = page.goto("/api/docs/")
     assert "'nonce-" in response.headers["content-security-policy"]
-    expect(page.locator(".opblock").first).to_be_visible()
-    expect(page.locator(".opblock-summary-path", has_text="/api/me/").first).to_be_visible()
+    expect(page.locator(".opblock").first).to_be_visible(timeout=60_000)
+    expect(page.locator(".opblock-summary-path", has_text="/api/me/").first).to_be_visible(timeout=60_000)
 
 
 def test_redoc_renders_under_its_own_policy(page, log_in, csp_violations):
     log_in(page, ResidentFactory())
     page.goto("/api/redoc/")
-    expect(page.get_by_text("/api/me/").first).to_be_attached()
+    # Redoc parses the whole schema in the browser: slow on a loaded 2-core machine.
+    expect(page.get_by_text("/api/me/").first).to_be_attached(timeout=60_000)
     # Redoc's "powered by" footer links its logo from its CDN: blocked, as the site loads nothing
     # from elsewhere. Nothing else may be.
     page.wait_for_timeout(200)
