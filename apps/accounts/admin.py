@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from apps.moderation.admin import AreaScopedAdminMixin
+from apps.moderation.admin import AreaScopedAdminMixin, ResidentSanctionsMixin
 
 from .models import Resident
 
 
 @admin.register(Resident)
-class ResidentAdmin(AreaScopedAdminMixin, UserAdmin):
+class ResidentAdmin(AreaScopedAdminMixin, ResidentSanctionsMixin, UserAdmin):
     list_display = ("username", "display_name", "email", "language", "is_staff", "date_joined")
     list_filter = (*UserAdmin.list_filter, ("residency_verified_at", admin.EmptyFieldListFilter))
     search_fields = ("username", "display_name", "email")

@@ -142,6 +142,13 @@ def located_in_scope(user, obj) -> bool:
     return area_of_cell(getattr(obj, geo.cell_field(SCOPE_RESOLUTION), None)) in areas
 
 
+def check_located(user, obj, message: str | None = None) -> None:
+    """For other apps' moderator services (shop verification, residency decisions, letters, pledge
+    claims): the object must lie in the user's areas. Their own permission checks stay theirs."""
+    if not located_in_scope(user, obj):
+        raise OutsideArea(message or _("This is outside the areas you moderate."))
+
+
 def located_q(user, prefix: str = "") -> Q:
     areas = moderator_areas(user)
     if areas is None:

@@ -1,8 +1,9 @@
 """The numbers moderation runs on, in one place; docs/moderation.md explains each choice.
 
 Reporter weight
-    weight = residency × age × record, at most MAX_WEIGHT
+    weight = residency × age × record × trust, at most MAX_WEIGHT
     residency: 1.0 for a verified resident, UNVERIFIED_FACTOR otherwise;
+    trust: TRUSTED_FACTOR for a resident verified neighbours vouch for (the trust app's standing);
     age: the account's age, by AGE_FACTORS (a day-old account counts for a fifth);
     record: 2 × (upheld + 1) / (decided + 2) over the reporter's past reports that moderators
     decided, clamped to RECORD_RANGE: 1.0 with no history, up to 1.5 for reporters who are
@@ -41,6 +42,7 @@ UNVERIFIED_FACTOR = 0.3
 AGE_FACTORS = ((timedelta(days=3), 0.2), (timedelta(days=30), 0.6))
 ESTABLISHED_AGE = timedelta(days=30)
 RECORD_RANGE = (0.1, 1.5)
+TRUSTED_FACTOR = 1.5
 MAX_WEIGHT = 2.0
 
 # --- Cases -------------------------------------------------------------------------------------
@@ -110,9 +112,13 @@ def record_factor(upheld: int, decided: int) -> float:
     return min(hi, max(lo, 2.0 * (upheld + 1) / (decided + 2)))
 
 
-def reporter_weight(*, verified: bool, age: timedelta, upheld: int, decided: int) -> tuple[float, bool]:
+def reporter_weight(
+    *, verified: bool, age: timedelta, upheld: int, decided: int, trusted: bool = False
+) -> tuple[float, bool]:
     """(weight, established): see the module docstring."""
     weight = (1.0 if verified else UNVERIFIED_FACTOR) * age_factor(age) * record_factor(upheld, decided)
+    if trusted:
+        weight *= TRUSTED_FACTOR
     return round(min(MAX_WEIGHT, weight), 4), verified and age >= ESTABLISHED_AGE
 
 

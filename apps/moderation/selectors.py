@@ -247,3 +247,28 @@ def history_of(*, obj) -> tuple[QuerySet, QuerySet]:
         Case.objects.filter(content_type=ct, object_id=obj.pk).order_by("-opened_at"),
         AuditEntry.objects.filter(content_type=ct, object_id=obj.pk).select_related("actor"),
     )
+
+
+@dataclass(frozen=True)
+class OtherQueues:
+    shops_to_verify: int
+    claims_escalated: int
+    letters_to_print: int
+
+
+def other_queues_for(*, moderator) -> OtherQueues:
+    """The shops' and trust's queues that moderators work too, counted for the moderator's areas."""
+    from apps.shops.models import Shop
+    from apps.trust.models import PledgeClaim, ResidencyLetter
+
+    return OtherQueues(
+        shops_to_verify=areas.scope_located(
+            Shop.objects.filter(is_verified=False).exclude(licence_number=""), moderator
+        ).count(),
+        claims_escalated=areas.scope_located(
+            PledgeClaim.objects.filter(status=PledgeClaim.Status.ESCALATED), moderator, "shop__"
+        ).count(),
+        letters_to_print=areas.scope_located(
+            ResidencyLetter.objects.filter(status=ResidencyLetter.Status.REQUESTED), moderator, "resident__"
+        ).count(),
+    )

@@ -167,9 +167,16 @@ def report_file(*, reporter: Resident, kind: str, object_id: int, reason: str, n
     # Besides the daily rule per reporter: many reporters' accounts from one address.
     rate_check("report_file", user=reporter)
 
+    from apps.trust.selectors import reporter_standing
+
     upheld, decided = selectors.reporter_record(reporter=reporter)
+    standing = reporter_standing(resident=reporter, now=now)
     weight, established = rules.reporter_weight(
-        verified=reporter.is_verified_resident, age=now - reporter.date_joined, upheld=upheld, decided=decided
+        verified=standing.verified,
+        age=now - reporter.date_joined,
+        upheld=upheld,
+        decided=decided,
+        trusted=standing.vouches > 0,
     )
     case = _open_case_for(target, obj, ct, reason, now)
     report = Report.objects.create(

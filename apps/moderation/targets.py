@@ -326,6 +326,70 @@ class MessageTarget(Target):
         message_unhide(message=obj)
 
 
+class ReviewTarget(Target):
+    """A review: where it shows (the shop's area, or the reviewed neighbour's); its author answers."""
+
+    key = "review"
+    label = gettext_lazy("review")
+    model_label = "trust.Review"
+
+    def load(self, object_id, *, lock: bool = False):
+        review = super().load(object_id, lock=lock)
+        if review is not None and not lock:
+            review = self.model.objects.select_related("author", "subject", "shop").get(pk=review.pk)
+        return review
+
+    def area(self, obj) -> int | None:
+        if obj.shop_id:
+            return areas.area_of_cell(obj.shop.cell_r8)
+        return areas.area_of_cell(obj.subject.home_cell)
+
+    def subject(self, obj):
+        return obj.author
+
+    def title(self, obj) -> str:
+        return f"{obj.stars}★ {obj.author}: {obj.text or ''}"[:200]
+
+    def url(self, obj) -> str:
+        if obj.shop_id:
+            return f"/shops/{obj.shop_id}/"
+        return reverse("accounts:resident_detail", args=[obj.subject_id])
+
+    def snapshot(self, obj) -> dict:
+        return {
+            "title": f"{obj.stars}★ {obj.author}",
+            "text": obj.text,
+            "stars": obj.stars,
+            "author": str(obj.author),
+            "about": obj.shop.name if obj.shop_id else str(obj.subject),
+            "reply": obj.reply,
+            "url": self.url(obj),
+        }
+
+    def check_reportable(self, obj, reporter) -> None:
+        if obj.author_id == reporter.pk:
+            raise NotReportable(_("You cannot report your own review."))
+        # A seller's review of a buyer is private: only the buyer (and its author) read it.
+        if not obj.is_public and obj.subject_id != reporter.pk:
+            raise NotAllowed(_("You cannot report a review you cannot see."))
+        if obj.hidden_at is not None:
+            raise TargetNotFound(_("This review is hidden already."))
+
+    def is_hidden(self, obj) -> bool:
+        return obj.hidden_at is not None
+
+    def hide(self, obj) -> dict:
+        from apps.trust.services import review_hide
+
+        review_hide(review=obj)
+        return {"hidden": False}
+
+    def restore(self, obj, state: dict) -> None:
+        from apps.trust.services import review_unhide
+
+        review_unhide(review=obj)
+
+
 # --- Holding accounts: shared by the review hold and by suspensions ------------------------------
 
 
@@ -377,7 +441,9 @@ def unhold_resident(resident, state: dict) -> None:
 
 # --- The registry --------------------------------------------------------------------------------
 
-TARGETS: dict[str, Target] = {t.key: t for t in (StallTarget(), ShopTarget(), ResidentTarget(), MessageTarget())}
+TARGETS: dict[str, Target] = {
+    t.key: t for t in (StallTarget(), ShopTarget(), ResidentTarget(), MessageTarget(), ReviewTarget())
+}
 
 
 def target_get(kind: str) -> Target:

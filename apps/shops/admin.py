@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.core.errors import DomainError
-from apps.moderation.admin import AreaScopedAdminMixin
+from apps.moderation.admin import AreaScopedAdminMixin, ShopSanctionsMixin
 
 from . import pledges, services
 from .models import OpeningException, OpeningHours, Shop, ShopPhoto, ShopPledge
@@ -45,7 +45,7 @@ class PledgeInline(ReadOnlyInline):
 
 
 @admin.register(Shop)
-class ShopAdmin(AreaScopedAdminMixin, admin.ModelAdmin):
+class ShopAdmin(AreaScopedAdminMixin, ShopSanctionsMixin, admin.ModelAdmin):
     list_display = ("name", "category", "owner", "licence_number", "is_verified", "followers", "created_at")
     list_filter = ("is_verified", "category", "time_zone")
     search_fields = ("name", "address", "licence_number", "owner__username", "owner__display_name", "phone")

@@ -461,8 +461,7 @@ def _check_moderator(moderator: Resident, shop: Shop) -> None:
 
     if not (moderator.is_active and moderator.has_perm("shops.verify_shop")):
         raise NotAllowed(_("Only moderators may verify shops."))
-    if not areas.located_in_scope(moderator, shop):
-        raise areas.OutsideArea(_("This shop is outside the areas you moderate."))
+    areas.check_located(moderator, shop, _("This shop is outside the areas you moderate."))
 
 
 def _audit_verification(shop: Shop, moderator: Resident, before: bool) -> None:

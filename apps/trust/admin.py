@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.core.errors import DomainError
+from apps.moderation.admin import AreaScopedAdminMixin
 
 from . import services
 from .letters import letters_pdf
@@ -28,8 +29,11 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History written by services: readable, never added, edited or deleted here."""
+class ReadOnlyAdmin(AreaScopedAdminMixin, admin.ModelAdmin):
+    """History written by services: readable, never added, edited or deleted here. Area moderators
+    see the rows of their areas only (`area_paths`: where the resident or shop concerned is)."""
+
+    show_moderation_history = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -78,6 +82,7 @@ def reason_action(modeladmin, request, queryset, *, title: str, action: str, app
 
 @admin.register(ResidencyLetter)
 class ResidencyLetterAdmin(ReadOnlyAdmin):
+    area_paths = ("resident__",)
     list_display = ("resident", "status", "created_at", "printed_at", "expires_at", "attempts", "batch")
     list_filter = ("status",)
     search_fields = ("resident__username", "resident__display_name")
@@ -87,7 +92,9 @@ class ResidencyLetterAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm("trust.print_letters")
+        return (
+            super().has_view_permission(request, obj) or request.user.has_perm("trust.print_letters")
+        ) and self._in_scope(request, obj)
 
     def has_print_permission(self, request):
         return request.user.has_perm("trust.print_letters")
@@ -114,10 +121,15 @@ class ResidencyLetterAdmin(ReadOnlyAdmin):
 class LetterBatchAdmin(ReadOnlyAdmin):
     list_display = ("pk", "printed_at", "printed_by", "size")
     list_select_related = ("printed_by",)
+    area_paths = ("letters__resident__",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).distinct()  # one row per batch, however many letters match
 
 
 @admin.register(ResidencyEvent)
 class ResidencyEventAdmin(ReadOnlyAdmin):
+    area_paths = ("resident__",)
     list_display = ("resident", "kind", "actor", "reason", "created_at")
     list_filter = ("kind",)
     search_fields = ("resident__username", "resident__display_name", "reason")
@@ -136,7 +148,9 @@ class ResidentResidencyAdmin(ReadOnlyAdmin):
     actions = ["verify_residency", "revoke_residency"]
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm("trust.decide_residency")
+        return (
+            super().has_view_permission(request, obj) or request.user.has_perm("trust.decide_residency")
+        ) and self._in_scope(request, obj)
 
     def has_decide_permission(self, request):
         return request.user.has_perm("trust.decide_residency")
@@ -179,6 +193,7 @@ class ResidentResidencyAdmin(ReadOnlyAdmin):
 
 @admin.register(PledgeClaim)
 class PledgeClaimAdmin(ReadOnlyAdmin):
+    area_paths = ("shop__",)
     list_display = ("pk", "shop", "pledge_kind", "buyer", "status", "escalation", "created_at", "escalated_at")
     list_filter = ("status", "escalation")
     search_fields = ("shop__name", "buyer__username", "buyer__display_name", "text")
@@ -207,7 +222,9 @@ class PledgeClaimAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm("trust.resolve_claim")
+        return (
+            super().has_view_permission(request, obj) or request.user.has_perm("trust.resolve_claim")
+        ) and self._in_scope(request, obj)
 
     def has_resolve_permission(self, request):
         return request.user.has_perm("trust.resolve_claim")
@@ -248,6 +265,7 @@ class PledgeClaimAdmin(ReadOnlyAdmin):
 
 @admin.register(Deal)
 class DealAdmin(ReadOnlyAdmin):
+    area_paths = ("shop__", "seller__")
     list_display = ("title", "seller", "shop", "buyer", "price", "status", "created_at", "answered_at")
     list_filter = ("status",)
     search_fields = ("title", "seller__username", "buyer__username", "shop__name")
@@ -256,6 +274,8 @@ class DealAdmin(ReadOnlyAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
+    area_paths = ("shop__", "subject__")
+    show_moderation_history = True
     list_display = ("deal", "direction", "author", "subject", "shop", "stars", "created_at", "replied_at")
     list_filter = ("direction", "stars")
     search_fields = ("text", "reply", "author__username", "subject__username", "shop__name")
@@ -264,6 +284,7 @@ class ReviewAdmin(ReadOnlyAdmin):
 
 @admin.register(Vouch)
 class VouchAdmin(ReadOnlyAdmin):
+    area_paths = ("vouchee__",)
     list_display = ("voucher", "vouchee", "created_at", "withdrawn_at")
     search_fields = ("voucher__username", "vouchee__username")
     list_select_related = ("voucher", "vouchee")
@@ -271,6 +292,7 @@ class VouchAdmin(ReadOnlyAdmin):
 
 @admin.register(Recognition)
 class RecognitionAdmin(ReadOnlyAdmin):
+    area_paths = ("resident__",)
     list_display = ("resident", "recognised", "created_at")
     search_fields = ("resident__username", "recognised__username")
     list_select_related = ("resident", "recognised")

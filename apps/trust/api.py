@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
@@ -296,8 +296,13 @@ class DealSerializer(serializers.Serializer):
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
     answered_at = serializers.DateTimeField(allow_null=True)
-    reviews = ReviewSerializer(many=True, source="reviews.all")
+    reviews = serializers.SerializerMethodField()
     claims = ClaimSerializer(many=True, source="claims.all")
+
+    @extend_schema_field(ReviewSerializer(many=True))
+    def get_reviews(self, deal) -> list:
+        # Reviews hidden by moderation are left out, here as everywhere they are shown.
+        return ReviewSerializer([r for r in deal.reviews.all() if r.hidden_at is None], many=True).data
 
 
 class NewestFirst(CursorPagination):

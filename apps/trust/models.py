@@ -244,6 +244,8 @@ class Review(models.Model):
     replied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set by moderation (reports upheld, or enough of them): not shown, and not counted.
+    hidden_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("review")

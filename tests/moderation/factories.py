@@ -53,7 +53,9 @@ def superuser(**fields) -> Resident:
 
 
 def report(obj, *, by=None, reason="false_advertising", note=""):
-    kind = {"Stall": "stall", "Shop": "shop", "Resident": "resident", "Message": "message"}[type(obj).__name__]
+    kind = {"Stall": "stall", "Shop": "shop", "Resident": "resident", "Message": "message", "Review": "review"}[
+        type(obj).__name__
+    ]
     return services.report_file(reporter=by or neighbour(), kind=kind, object_id=obj.pk, reason=reason, note=note)
 
 

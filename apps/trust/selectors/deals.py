@@ -85,7 +85,10 @@ def deals_between(*, a: Resident, b: Resident) -> QuerySet:
 
 
 def _reviews() -> QuerySet:
-    return Review.objects.select_related("author", "subject", "shop", "deal", "replied_by")
+    """Reviews as shown: those hidden by moderation are left out."""
+    return Review.objects.filter(hidden_at__isnull=True).select_related(
+        "author", "subject", "shop", "deal", "replied_by"
+    )
 
 
 def reviews_public_of_shop(*, shop: Shop) -> QuerySet:

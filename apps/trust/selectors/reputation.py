@@ -63,9 +63,11 @@ class Reputation:
 
 def _rating(shop: Shop) -> tuple[float, int, float | None]:
     """Each reviewer speaks once: their reviews of the shop are averaged first, so twenty reviews from
-    one friend weigh as one. Reviews by deactivated (banned) accounts no longer count."""
+    one friend weigh as one. Reviews by deactivated (banned) accounts, or hidden by moderation, no longer count."""
     per_author = (
-        Review.objects.filter(shop=shop, direction=Review.Direction.OF_SELLER, author__is_active=True)
+        Review.objects.filter(
+            shop=shop, direction=Review.Direction.OF_SELLER, author__is_active=True, hidden_at__isnull=True
+        )
         .values("author_id")
         .annotate(total=Sum("stars"), n=Count("pk"))
     )

@@ -19,7 +19,7 @@ from .residency import (
     residency_recheck_vouched,
     residency_verify_if_vouched,
 )
-from .reviews import review_reply, review_write
+from .reviews import review_hide, review_reply, review_unhide, review_write
 from .vouches import (
     acquaintance_privacy_set,
     recognition_confirm,
@@ -56,7 +56,9 @@ __all__ = [
     "residency_letters_print",
     "residency_recheck_vouched",
     "residency_verify_if_vouched",
+    "review_hide",
     "review_reply",
+    "review_unhide",
     "review_write",
     "trust_account_banned",
     "trust_account_reinstated",

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.models import Resident
 from apps.core.errors import NotAllowed
+from apps.moderation import areas
+from apps.moderation.audit import audit_record
 from apps.notifications.kinds import Kind
 from apps.notifications.services import notification_send_many
 from apps.shops import pledges
@@ -160,10 +162,21 @@ def claim_resolve(*, moderator: Resident, claim: PledgeClaim, upheld: bool, reas
         )
     if moderator.pk in selectors.shop_side_ids(claim.shop) or moderator.pk == claim.buyer_id:
         raise NotAllowed(_("Moderators cannot decide claims they are part of."))
+    areas.check_located(moderator, claim.shop, _("This shop is outside the areas you moderate."))
     claim.status = PledgeClaim.Status.UPHELD if upheld else PledgeClaim.Status.DISMISSED
     claim.resolved_at = timezone.now()
     claim.resolved_by = moderator
     claim.resolution_reason = reason
     claim.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_reason"])
     reputation_recompute(shop=claim.shop)
+    audit_record(
+        actor=moderator,
+        action="claim.uphold" if upheld else "claim.dismiss",
+        obj=claim,
+        object_repr=f"{claim.shop} · {claim.pledge.kind}",
+        area=areas.area_of_cell(claim.shop.cell_r8),
+        reason=reason,
+        before={"status": PledgeClaim.Status.ESCALATED},
+        after={"status": claim.status},
+    )
     return claim

@@ -20,6 +20,8 @@ from django.utils.translation import ngettext
 
 from apps.accounts.models import Resident
 from apps.core.errors import NotAllowed
+from apps.moderation import areas
+from apps.moderation.audit import audit_record
 from apps.notifications.kinds import Kind
 from apps.notifications.services import notification_send
 
@@ -120,14 +122,26 @@ def residency_decide(*, moderator: Resident, resident: Resident, verify: bool, r
         raise ReasonRequired(_("Give a reason for this decision."), field="reason")
     if moderator.pk == resident.pk:
         raise NotAllowed(_("Moderators cannot decide on their own residency."), field="resident")
+    areas.check_located(moderator, resident, _("This resident lives outside the areas you moderate."))
     resident = Resident.objects.select_for_update(of=("self",)).get(pk=resident.pk)
     if verify:
         if resident.is_verified_resident:
             raise AlreadyVerified(_("%(name)s is already verified.") % {"name": resident}, field="resident")
-        return _verify(resident=resident, kind=ResidencyEvent.Kind.GRANTED, actor=moderator, reason=reason)
-    if not resident.is_verified_resident:
-        raise AlreadyVerified(_("%(name)s is not verified.") % {"name": resident}, field="resident")
-    return _unverify(resident=resident, kind=ResidencyEvent.Kind.REVOKED, actor=moderator, reason=reason)
+        event = _verify(resident=resident, kind=ResidencyEvent.Kind.GRANTED, actor=moderator, reason=reason)
+    else:
+        if not resident.is_verified_resident:
+            raise AlreadyVerified(_("%(name)s is not verified.") % {"name": resident}, field="resident")
+        event = _unverify(resident=resident, kind=ResidencyEvent.Kind.REVOKED, actor=moderator, reason=reason)
+    audit_record(
+        actor=moderator,
+        action="residency.verify" if verify else "residency.revoke",
+        obj=resident,
+        area=areas.area_of_cell(resident.home_cell),
+        reason=reason,
+        before={"verified": not verify},
+        after={"verified": verify},
+    )
+    return event
 
 
 # --- Letters ----------------------------------------------------------------------------------------
@@ -205,6 +219,8 @@ def residency_letters_print(*, moderator: Resident, letter_ids: list[int]) -> tu
     )
     if not letters:
         raise LetterRefused(_("None of these letters is waiting to be printed."))
+    for letter in letters:
+        areas.check_located(moderator, letter.resident, _("Some of these residents live outside your areas."))
     now = timezone.now()
     batch = LetterBatch.objects.create(printed_by=moderator, size=len(letters))
     printed = []
@@ -219,6 +235,13 @@ def residency_letters_print(*, moderator: Resident, letter_ids: list[int]) -> tu
         letter.expires_at = now + rules.LETTER_VALID_FOR
         letter.save(update_fields=["code_salt", "code_hash", "status", "batch", "attempts", "printed_at", "expires_at"])
         printed.append(PrintedLetter(letter=letter, code=code))
+        audit_record(
+            actor=moderator,
+            action="residency.letter_print",
+            obj=letter.resident,
+            area=areas.area_of_cell(letter.resident.home_cell),
+            after={"batch": batch.pk, "letter": letter.pk, "expires_at": letter.expires_at.isoformat()},
+        )
     return batch, printed
 
 

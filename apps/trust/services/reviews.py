@@ -97,3 +97,27 @@ def review_reply(*, actor: Resident, review: Review, text: str) -> Review:
     review.replied_by = actor
     review.save(update_fields=["reply", "replied_at", "replied_by"])
     return review
+
+
+# --- Moderation: called only by the moderation app's services, which check who may and record why ---
+
+
+@transaction.atomic
+def review_hide(*, review: Review) -> Review:
+    """The review is no longer shown, nor counted in the shop's reputation."""
+    if review.hidden_at is None:
+        review.hidden_at = timezone.now()
+        review.save(update_fields=["hidden_at"])
+        if review.shop_id:
+            reputation_recompute(shop=review.shop)
+    return review
+
+
+@transaction.atomic
+def review_unhide(*, review: Review) -> Review:
+    if review.hidden_at is not None:
+        review.hidden_at = None
+        review.save(update_fields=["hidden_at"])
+        if review.shop_id:
+            reputation_recompute(shop=review.shop)
+    return review

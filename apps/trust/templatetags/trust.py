@@ -65,6 +65,7 @@ def trust_shop_reputation(context, shop):
     can_reply = viewer is not None and viewer.pk == shop.owner_id
     return {
         "request": context.get("request"),
+        "viewer": viewer,
         "shop": shop,
         "reputation": selectors.reputation_stored(shop=shop),
         "reviews": reviews,
