@@ -4,6 +4,7 @@ history. Every action calls a service and needs a reason where the decision is a
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
@@ -110,7 +111,8 @@ class ResidencyLetterAdmin(ReadOnlyAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return None
-        pdf = letters_pdf(printed, site_url=request.build_absolute_uri("/").rstrip("/"))
+        # The site's public address (what residents type from paper), not the admin's host.
+        pdf = letters_pdf(printed, site_url=settings.JIEFANG_SITE_URL.rstrip("/"))
         response = HttpResponse(pdf, content_type="application/pdf")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="residency-letters-{batch.pk}-{stamp}.pdf"'

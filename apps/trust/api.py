@@ -108,7 +108,8 @@ class ResidencyLetterApi(APIView):
 
 
 class CodeSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=20)
+    # Not "code": error bodies already carry a `code` key (apps.core.api).
+    letter_code = serializers.CharField(max_length=20)
 
 
 class ResidencyCodeApi(APIView):
@@ -120,7 +121,7 @@ class ResidencyCodeApi(APIView):
     def post(self, request):
         data = CodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.residency_code_enter(resident=request.user, code=data.validated_data["code"])
+        services.residency_code_enter(resident=request.user, code=data.validated_data["letter_code"])
         return Response(ResidencySerializer(_residency_data(request.user)).data)
 
 
@@ -210,12 +211,14 @@ class VouchApi(APIView):
     def post(self, request, pk: int):
         other = _resident(pk)
         services.vouch_give(voucher=request.user, vouchee=other)
+        other.refresh_from_db()  # a vouch may have verified them
         return Response(AcquaintanceSerializer(_acquaintance_data(request.user, other)).data, status=201)
 
     @extend_schema(request=None, responses={200: AcquaintanceSerializer, **ERRORS}, summary="Withdraw your vouch")
     def delete(self, request, pk: int):
         other = _resident(pk)
         services.vouch_withdraw(voucher=request.user, vouchee=other)
+        other.refresh_from_db()  # a withdrawal may have cost them their residency
         return Response(AcquaintanceSerializer(_acquaintance_data(request.user, other)).data)
 
 

@@ -18,7 +18,8 @@ class LetterRequestForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(
+    # Not "code": error bodies already carry a `code` key (apps.core.api).
+    letter_code = forms.CharField(
         label=_("Code from your letter"),
         max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}),

@@ -17,7 +17,9 @@ from apps.accounts.models import Resident
 class LetterBatch(models.Model):
     """Letters printed together by a moderator (one PDF, one page per letter)."""
 
-    printed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    printed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     printed_at = models.DateTimeField(auto_now_add=True)
     size = models.PositiveIntegerField(default=0)
 
@@ -179,9 +181,11 @@ class Deal(models.Model):
 
     stall = models.ForeignKey("market.Stall", null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
     title = models.CharField(_("title"), max_length=80)
-    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals_sold")
-    shop = models.ForeignKey("shops.Shop", null=True, blank=True, on_delete=models.PROTECT, related_name="deals")
-    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals_bought")
+    # Accounts are banned (deactivated), not deleted; when a row is deleted all the same (an erasure
+    # request, a test), its deals go with it and the daily recompute settles the reputations.
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deals_sold")
+    shop = models.ForeignKey("shops.Shop", null=True, blank=True, on_delete=models.CASCADE, related_name="deals")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deals_bought")
     # The conversation the sale was marked from: where the two talked before dealing.
     conversation = models.ForeignKey(
         "chat.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
@@ -287,7 +291,8 @@ class PledgeClaim(models.Model):
         DISPUTED = "disputed", _("The buyer disputed the shop's rejection")
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="claims")
-    pledge = models.ForeignKey("shops.ShopPledge", on_delete=models.PROTECT, related_name="claims")
+    # Pledge rows are never deleted but with their shop (withdrawn ones are kept).
+    pledge = models.ForeignKey("shops.ShopPledge", on_delete=models.CASCADE, related_name="claims")
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="pledge_claims")
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pledge_claims")
     text = models.TextField(_("what happened"), max_length=2000)

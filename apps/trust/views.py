@@ -104,7 +104,7 @@ def code_enter(request):
     form = CodeForm(request.POST)
     if form.is_valid():
         try:
-            services.residency_code_enter(resident=request.user, code=form.cleaned_data["code"])
+            services.residency_code_enter(resident=request.user, code=form.cleaned_data["letter_code"])
         except DomainError as exc:
             _form_error(form, exc)
         else:

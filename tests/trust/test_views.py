@@ -39,9 +39,9 @@ def test_the_letter_flow_through_the_pages(client):
     _batch, printed = services.residency_letters_print(
         moderator=moderator(), letter_ids=[ResidencyLetter.objects.get().pk]
     )
-    response = c.post(reverse("trust:code_enter"), {"code": "WRONG-CODE"})
+    response = c.post(reverse("trust:code_enter"), {"letter_code": "WRONG-CODE"})
     assert "That code is not right. 4 tries left." in response.content.decode()
-    response = c.post(reverse("trust:code_enter"), {"code": printed[0].code})
+    response = c.post(reverse("trust:code_enter"), {"letter_code": printed[0].code})
     assert response.status_code == 302
     resident.refresh_from_db()
     assert resident.is_verified_resident

@@ -256,7 +256,7 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
         raise AlreadyVerified(_("Your residency is already verified."))
     typed = code_normalise(code)
     if not typed:
-        raise CodeWrong(_("Type the code printed on your letter."), field="code")
+        raise CodeWrong(_("Type the code printed on your letter."), field="letter_code")
     now = timezone.now()
     error = None
     with transaction.atomic():
@@ -269,16 +269,18 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
             last = ResidencyLetter.objects.filter(resident=resident).order_by("-pk").first()
             if last is not None and last.status == ResidencyLetter.Status.LOCKED:
                 raise CodeLocked(
-                    _("Your last letter was locked after too many wrong codes. Ask for a new one."), field="code"
+                    _("Your last letter was locked after too many wrong codes. Ask for a new one."), field="letter_code"
                 )
             if last is not None and last.status == ResidencyLetter.Status.EXPIRED:
-                raise CodeExpired(_("The code of your last letter has expired. Ask for a new one."), field="code")
-            raise NoLetter(_("You have no letter on its way. Ask for one first."), field="code")
+                raise CodeExpired(
+                    _("The code of your last letter has expired. Ask for a new one."), field="letter_code"
+                )
+            raise NoLetter(_("You have no letter on its way. Ask for one first."), field="letter_code")
         if letter.status == ResidencyLetter.Status.REQUESTED:
-            raise NoLetter(_("Your letter has not been posted yet; the code comes with it."), field="code")
+            raise NoLetter(_("Your letter has not been posted yet; the code comes with it."), field="letter_code")
         if letter.expires_at <= now:
             _letter_close(letter, ResidencyLetter.Status.EXPIRED)
-            error = CodeExpired(_("This code has expired. Ask for a new letter."), field="code")
+            error = CodeExpired(_("This code has expired. Ask for a new letter."), field="letter_code")
         elif not hmac.compare_digest(letter.code_hash, _code_hash(letter.code_salt, typed)):
             letter.attempts += 1
             left = rules.LETTER_MAX_ATTEMPTS - letter.attempts
@@ -286,7 +288,7 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
                 _letter_close(letter, ResidencyLetter.Status.LOCKED, attempts=letter.attempts)
                 error = CodeLocked(
                     _("That code is not right, and that was the last try: this letter is locked. Ask for a new one."),
-                    field="code",
+                    field="letter_code",
                 )
             else:
                 letter.save(update_fields=["attempts"])
@@ -295,7 +297,7 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
                         "That code is not right. %(n)d try left.", "That code is not right. %(n)d tries left.", left
                     )
                     % {"n": left},
-                    field="code",
+                    field="letter_code",
                 )
         else:
             letter.used_at = now

@@ -9,6 +9,7 @@ from apps.chat import demo as chat_demo
 from apps.market import demo as market_demo
 from apps.moderation import demo as moderation_demo
 from apps.shops import demo as shops_demo
+from apps.trust import demo as trust_demo
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             shops = shops_demo.seed(rng, accounts)
             stalls = market_demo.seed(rng, accounts, shops)
             chat_demo.seed(rng, accounts)
+            trust_demo.seed(rng, accounts, shops)
             moderation_demo.seed_reports(rng, accounts, stalls)
         self.stdout.write(self.style.SUCCESS("Demo neighbourhood loaded."))
         self._print_accounts()
