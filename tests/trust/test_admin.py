@@ -9,7 +9,7 @@ from apps.accounts.models import Resident
 from apps.shops import pledges
 from apps.trust import services
 from apps.trust.models import PledgeClaim, ResidencyEvent, ResidencyLetter
-from tests.accounts.factories import ResidentFactory
+from tests.moderation.factories import moderator as area_moderator
 from tests.trust.factories import deal, moderator, neighbour
 from tests.trust.test_residency import ADDRESS, pages, pdf_text
 
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 def staff_with(*codenames) -> Resident:
-    user = ResidentFactory(is_staff=True)
+    """An area moderator of the test neighbourhood (moderation's rules), with these trust permissions."""
+    user = area_moderator()
     for codename in codenames:
         user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="trust"))
     return Resident.objects.get(pk=user.pk)

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('shops', '0003_shop_reputation'),
-        ('trust', '0001_initial'),
+        ('trust', '0002_review_hidden_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
