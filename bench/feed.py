@@ -307,7 +307,7 @@ def page_load(alias: str, args) -> dict:
         "DJANGO_SECRET_KEY": secret,
         "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_CONN_MAX_AGE": "60",
+        "DATABASE_POOL": "true" if db_url.startswith("postgres") else "false",
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
