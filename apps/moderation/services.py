@@ -796,12 +796,12 @@ def _undo(decision: Decision, now) -> None:
             targets.unhold_resident(decision.subject, account)
     if decision.action == A.BAN and decision.subject_id:
         from apps.accounts.services import resident_unban
-        from apps.market.services import stalls_restore
         from apps.trust.services import trust_account_reinstated
 
         resident_unban(resident=decision.subject)
         trust_account_reinstated(resident=decision.subject)
-        stalls_restore(hidden=(account or {}).get("stalls") or {})
+        # Their stalls come back, and a review hold the ban took over ends with it.
+        targets.unhold_resident(decision.subject, account or {})
 
 
 @transaction.atomic

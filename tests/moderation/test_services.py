@@ -602,3 +602,17 @@ def test_area_assignment_is_for_superusers_and_audited():
         services.moderator_area_assign(moderator=neighbour(), cell=cell, by=boss)
     with pytest.raises(services.NotApplicable):
         services.moderator_area_assign(moderator=mod, cell=12345, by=boss)
+
+
+def test_granting_an_appeal_against_a_ban_that_followed_a_hold_reopens_the_account_fully():
+    mod, other = moderator(), moderator()
+    person = neighbour()
+    own = publish(person)
+    reported_enough(person, n=6, reason="harassment")
+    person.refresh_from_db()
+    assert person.is_suspended and hidden(own)
+    decision = services.case_decide(case=Case.objects.get(), moderator=mod, action=A.BAN, reason="Threats")
+    appeal = services.appeal_file(decision=decision, appellant=person, text="Those messages were not mine at all.")
+    services.appeal_decide(appeal=appeal, moderator=other, grant=True, answer="Account was shared, resolved")
+    person.refresh_from_db()
+    assert person.is_active and not person.is_suspended and not hidden(own)
