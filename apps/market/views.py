@@ -101,6 +101,19 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
 
 
+def _new_since_count(user, radius: int, since) -> int:
+    """The "new since your last visit" count, kept a minute: it moves only when stalls appear, and
+    counting over the whole circle on every look would cost more than the shared cards save."""
+    if since is None:
+        return 0
+    key = f"feed-new:{user.pk}:{radius}:{since.timestamp():.0f}"
+    count = cache.get(key)
+    if count is None:
+        count = selectors.stalls_new_since(origin=user.point, radius_m=radius, since=since, viewer=user)
+        cache.set(key, count, 60)
+    return count
+
+
 def feed(request):
     """The home page: the nearby feed for a resident with a home; a welcome and shops' stalls otherwise."""
     user = request.user
@@ -115,7 +128,7 @@ def feed(request):
     if user.is_authenticated and filters is not None and not request.GET.get("cursor"):
         since = services.resident_feed_visit(resident=user)
         context["seen_at"] = since
-        context["new_since"] = selectors.stalls_new_since(origin=user.point, radius_m=radius, since=since, viewer=user)
+        context["new_since"] = _new_since_count(user, radius, since)
     return render(request, "market/feed.html", context)
 
 
