@@ -183,12 +183,16 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Unacknowledged tasks (acks_late) of a worker that died come back after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULE = {
     "stalls-expire": {"task": "apps.market.tasks.stalls_expire", "schedule": 300.0},
     "suspensions-lift": {"task": "apps.moderation.tasks.suspensions_lift", "schedule": 900.0},
     "trust-claims-escalate": {"task": "apps.trust.tasks.claims_escalate_overdue", "schedule": 900.0},
     "trust-letters-expire": {"task": "apps.trust.tasks.residency_letters_expire", "schedule": 3600.0},
     "trust-reputations": {"task": "apps.trust.tasks.reputations_recompute", "schedule": 86400.0},
+    "digests-schedule": {"task": "apps.notifications.tasks.digests_schedule", "schedule": 300.0},
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -254,6 +258,14 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = EMAIL_OUTBOX_DIR
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Jiefang <noreply@jiefang.local>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Links in e-mails are absolute: where the site is reached from outside.
+JIEFANG_SITE_URL = env.str("JIEFANG_SITE_URL", default="http://127.0.0.1:8000")
+# Digests (docs/digest.md): residents per queued batch; how long a worker may hold a delivery
+# before it counts as dead; how long a queued delivery may wait before its task counts as lost.
+JIEFANG_DIGEST_BATCH = env.int("JIEFANG_DIGEST_BATCH", default=200)
+JIEFANG_EMAIL_CLAIM_LEASE_S = env.int("JIEFANG_EMAIL_CLAIM_LEASE_S", default=20 * 60)
+JIEFANG_DIGEST_REQUEUE_AFTER_S = env.int("JIEFANG_DIGEST_REQUEUE_AFTER_S", default=30 * 60)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from apps.core.api import ErrorSerializer
 
 from . import services
+from .models import NotificationPreferences
 from .selectors import notifications_for, notifications_unread_count
 
 
@@ -54,3 +55,32 @@ class NotificationReadAllApi(APIView):
     def post(self, request):
         services.notifications_mark_all_read(resident=request.user)
         return Response({"unread": 0})
+
+
+class PreferencesSerializer(serializers.Serializer):
+    """Types only; ranges and the time zone are the service's rules (clear 400s with a `field`)."""
+
+    digest = serializers.ChoiceField(choices=NotificationPreferences.Digest.choices, required=False)
+    digest_hour = serializers.IntegerField(required=False, help_text="0–23, in the resident's time zone")
+    digest_weekday = serializers.IntegerField(required=False, help_text="0 = Monday … 6 = Sunday")
+    time_zone = serializers.CharField(required=False, max_length=64, help_text="An IANA name, e.g. Asia/Shanghai")
+    email_messages = serializers.BooleanField(required=False)
+    email_deals = serializers.BooleanField(required=False)
+    email_moderation = serializers.BooleanField(required=False)
+
+
+class NotificationPreferencesApi(APIView):
+    @extend_schema(responses=PreferencesSerializer, summary="Your e-mail preferences (digest and immediate e-mails)")
+    def get(self, request):
+        return Response(PreferencesSerializer(services.preferences_of(resident_id=request.user.pk)).data)
+
+    @extend_schema(
+        request=PreferencesSerializer,
+        responses={200: PreferencesSerializer, 400: ErrorSerializer},
+        summary="Change some of your e-mail preferences",
+    )
+    def patch(self, request):
+        serializer = PreferencesSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        prefs = services.preferences_update(resident=request.user, **serializer.validated_data)
+        return Response(PreferencesSerializer(prefs).data)

@@ -9,3 +9,29 @@ def notifications_for(*, resident) -> QuerySet:
 
 def notifications_unread_count(*, resident) -> int:
     return Notification.objects.filter(recipient=resident, read_at__isnull=True).count()
+
+
+def digest_preview(*, resident, now=None):
+    """The resident's next digest as it would be sent now: (digest, message or None when there is
+    nothing new). Reads only; nothing is recorded, so previewing changes no one's next digest."""
+    from django.utils import timezone
+
+    from . import emails, services
+    from .digest import digest_build, digest_last_end, digest_since
+    from .models import EmailDelivery, NotificationPreferences
+
+    now = now or timezone.now()
+    prefs = services.preferences_of(resident_id=resident.pk)
+    frequency = prefs.digest
+    since = digest_since(
+        resident=resident, frequency=frequency, now=now, last_end=digest_last_end(resident_id=resident.pk)
+    )
+    digest = digest_build(resident=resident, since=since, now=now, unread_messages=services._unread_messages(resident))
+    if digest.is_empty:
+        return digest, None, prefs
+    period = services.digest_period(
+        frequency if frequency != NotificationPreferences.Digest.OFF else NotificationPreferences.Digest.WEEKLY,
+        now,
+    )
+    delivery = EmailDelivery(resident=resident, kind=EmailDelivery.Kind.DIGEST, period=period, not_before=now)
+    return digest, emails.digest_message(digest=digest, delivery=delivery, time_zone=prefs.time_zone), prefs

@@ -1,11 +1,28 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.core.errors import DomainError
 
 from . import services
+from .forms import COMMON_ZONES, PreferencesForm
 from .selectors import notifications_for
+
+PREFERENCE_FIELDS = (
+    "digest",
+    "digest_hour",
+    "digest_weekday",
+    "time_zone",
+    "email_messages",
+    "email_deals",
+    "email_moderation",
+)
 
 
 @login_required
@@ -29,3 +46,40 @@ def notification_open(request, pk: int):
 def notification_read_all(request):
     services.notifications_mark_all_read(resident=request.user)
     return redirect("notifications:list")
+
+
+@login_required
+def preferences_edit(request):
+    prefs = services.preferences_of(resident_id=request.user.pk)
+    initial = {name: getattr(prefs, name) for name in PREFERENCE_FIELDS}
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.preferences_update(resident=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Your e-mail settings are saved."))
+            return redirect("notifications:preferences")
+    status = 400 if form.errors else 200
+    return render(request, "notifications/preferences.html", {"form": form, "zones": COMMON_ZONES}, status=status)
+
+
+@csrf_exempt  # the signed token is the credential; mail clients POST without cookies (RFC 8058)
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token: str):
+    """GET shows what the link turns off, with one button; POST (that button, or a mail client's
+    one-click `List-Unsubscribe-Post`) turns it off. GET alone changes nothing, because mail
+    scanners follow links."""
+    try:
+        resident_id, scope = services.unsubscribe_read(token=token)
+    except DomainError as exc:
+        return render(request, "notifications/unsubscribe.html", {"error": exc.message}, status=400)
+    if request.method == "POST":
+        prefs, scope = services.unsubscribe_apply(token=token)
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse(_("Unsubscribed."), content_type="text/plain; charset=utf-8")
+        return render(request, "notifications/unsubscribe.html", {"done": True, "scope": scope})
+    prefs = services.preferences_of(resident_id=resident_id)
+    already = prefs.digest == prefs.Digest.OFF if scope == "digest" else not getattr(prefs, scope)
+    return render(request, "notifications/unsubscribe.html", {"scope": scope, "already": already, "token": token})

@@ -1,0 +1,181 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from apps.accounts.models import Resident
+from apps.nearby import geo
+from apps.notifications import services
+from apps.notifications.digest import digest_build
+from apps.notifications.models import EmailDelivery
+from apps.notifications.selectors import digest_preview
+from apps.shops import services as shop_services
+from tests.accounts.factories import JINGAN, ResidentFactory
+from tests.market.factories import make_shop, photo, publish
+
+from .conftest import neighbour
+
+pytestmark = pytest.mark.django_db
+
+# About 300 m and 10 km from Jing'an.
+NEAR = geo.Point(JINGAN.lat + 0.0027, JINGAN.lng)
+FAR = geo.Point(JINGAN.lat + 0.09, JINGAN.lng)
+
+
+def _window():
+    return timezone.now() - timedelta(microseconds=1)
+
+
+def test_new_stalls_near_home_best_first_with_absolute_photo_urls(settings):
+    settings.JIEFANG_SITE_URL = "https://jiefang.example"
+    me = neighbour()
+    old = publish(shop=make_shop(at=JINGAN), title="Yesterday's buns")
+    since = _window()
+    near_shop = make_shop(at=NEAR, name="Corner fruit")
+    farther = publish(shop=near_shop, title="Lychees", photos=[photo()])
+    nearest = publish(ResidentFactory(home=JINGAN), title="A bicycle")
+    publish(shop=make_shop(at=FAR), title="Far away")
+    publish(me, title="My own old lamp")
+    digest = digest_build(resident=me, since=since, now=timezone.now())
+    titles = [s.title for s in digest.stalls]
+    assert titles == [nearest.title, farther.title]
+    assert old.title not in titles
+    lychees = digest.stalls[1]
+    assert lychees.photo_url.startswith("https://jiefang.example/media/stalls/")
+    assert lychees.absolute_url == f"https://jiefang.example/market/stalls/{farther.pk}/"
+    assert not digest.more_stalls and not digest.is_empty
+
+
+def test_only_the_best_few_and_a_link_to_more():
+    me = neighbour()
+    since = _window()
+    shop = make_shop(at=NEAR)
+    for _ in range(7):
+        publish(shop=shop)
+    digest = digest_build(resident=me, since=since, now=timezone.now())
+    assert len(digest.stalls) == 5 and digest.more_stalls
+
+
+def test_followed_shops_wherever_they_are():
+    me = neighbour()
+    far_shop = make_shop(at=FAR, name="Old friend's bakery")
+    shop_services.shop_follow(shop=far_shop, resident=me)
+    since = _window()
+    stall = publish(shop=far_shop, title="Mooncakes")
+    digest = digest_build(resident=me, since=since, now=timezone.now())
+    assert digest.stalls == [] and [s.pk for s in digest.followed] == [stall.pk]
+
+
+def test_new_shops_and_pledges_nearby():
+    me = neighbour()
+    older = make_shop(at=NEAR, name="Old grocer")
+    since = _window()
+    new = make_shop(at=NEAR, name="New bakery", pledges=["returns"])
+    shop_services.pledge_take(shop=older, by=older.owner, kind="freshness")
+    make_shop(at=FAR, name="Far shop")
+    digest = digest_build(resident=me, since=since, now=timezone.now())
+    assert [s.name for s in digest.shops] == [new.name]
+    # the new shop's own pledges come with the shop; the old shop's new pledge is news of its own
+    assert [p["shop"].name for p in digest.pledges] == ["Old grocer"]
+
+
+def test_newly_verified_neighbours_by_count_and_name_never_by_place():
+    me = neighbour()
+    before = ResidentFactory(home=NEAR, display_name="Verified long ago")
+    Resident.objects.filter(pk=before.pk).update(residency_verified_at=timezone.now() - timedelta(days=30))
+    since = _window()
+    fresh = [ResidentFactory(home=NEAR, display_name=f"Li {i}") for i in range(4)]
+    far = ResidentFactory(home=FAR, display_name="Far one")
+    Resident.objects.filter(pk__in=[r.pk for r in [*fresh, far, me]]).update(residency_verified_at=timezone.now())
+    me.refresh_from_db()
+    digest = digest_build(resident=me, since=since, now=timezone.now())
+    assert digest.neighbours_count == 4
+    assert digest.neighbour_names == ["Li 0", "Li 1", "Li 2"]
+    message = services.emails.digest_message(
+        digest=digest,
+        delivery=EmailDelivery(resident=me, kind="digest", period="D2026-01-01", not_before=timezone.now()),
+        time_zone="Asia/Shanghai",
+    )
+    text = message.body
+    assert "4 neighbours in your area are newly verified: Li 0, Li 1, Li 2" in text
+    # no distance, no place for neighbours: nothing in metres or km next to their names
+    line = next(ln for ln in text.splitlines() if "newly verified" in ln)
+    assert " m" not in line and "km" not in line
+
+
+def test_nothing_new_means_no_email(run_due):
+    me = neighbour(digest="daily", digest_hour=0)
+    publish(shop=make_shop(at=FAR))
+    run_due()
+    delivery = EmailDelivery.objects.get(resident=me)
+    assert delivery.status == "empty" and delivery.window_end is not None
+    assert [m for m in mail.outbox if me.email in m.to] == []
+
+
+def test_digest_message_parts_and_headers(settings, run_due):
+    settings.JIEFANG_SITE_URL = "https://jiefang.example"
+    me = neighbour(digest="daily", digest_hour=0)
+    publish(shop=make_shop(at=NEAR), title="Fresh tofu", photos=[photo()])
+    run_due()
+    delivery = EmailDelivery.objects.get(resident=me)
+    assert delivery.status == "sent" and delivery.summary["stalls"] == 1
+    (message,) = [m for m in mail.outbox if me.email in m.to]
+    assert message.to == [me.email]
+    assert message.subject == "Jiefang: 1 new stall near you"
+    assert "Fresh tofu" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and "Fresh tofu" in html and 'name="viewport"' in html
+    assert 'src="https://jiefang.example/media/stalls/' in html
+    link = message.extra_headers["List-Unsubscribe"]
+    assert link.startswith("<https://jiefang.example/notifications/unsubscribe/") and link.endswith("/>")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.extra_headers["Message-ID"] == delivery.message_id
+    assert link[1:-1] in message.body and link[1:-1] in html
+    # the size of a phone-friendly e-mail, not a newsletter
+    assert len(message.message().as_bytes()) < 40_000
+
+
+def test_digest_in_chinese_for_a_chinese_reader(run_due):
+    me = neighbour(language="zh-hans", digest="daily", digest_hour=0)
+    publish(shop=make_shop(at=NEAR), title="新鲜豆腐")
+    run_due()
+    (message,) = [m for m in mail.outbox if me.email in m.to]
+    assert "附近的新摊位" in message.body and "新鲜豆腐" in message.body
+    assert "退订" in message.alternatives[0][0]
+    assert "附近" in message.subject
+
+
+def test_the_window_starts_where_the_last_digest_ended(run_due):
+    me = neighbour(digest="daily", digest_hour=0)
+    shop = make_shop(at=NEAR)
+    publish(shop=shop, title="First")
+    run_due()
+    first = EmailDelivery.objects.get(resident=me)
+    publish(shop=shop, title="Second")
+    later = timezone.now() + timedelta(hours=1)
+    digest, _message, _prefs = digest_preview(resident=me, now=later)
+    assert digest.since == first.window_end
+    assert [s.title for s in digest.stalls] == ["Second"]
+
+
+def test_admin_preview_of_any_resident(admin_client):
+    me = neighbour()
+    publish(shop=make_shop(at=NEAR), title="Spring onions")
+    resp = admin_client.get("/admin/notifications/emaildelivery/preview/", {"resident": me.username})
+    assert resp.status_code == 200
+    body = resp.content.decode()
+    assert "Spring onions" in body and "List-Unsubscribe" in body
+    assert EmailDelivery.objects.count() == 0  # previewing records nothing
+    quiet = neighbour(at=FAR)
+    resp = admin_client.get("/admin/notifications/emaildelivery/preview/", {"resident": str(quiet.pk)})
+    assert b'data-testid="nothing-new"' in resp.content
+    resp = admin_client.get("/admin/notifications/emaildelivery/preview/", {"resident": "nobody-at-all"})
+    assert b"No such resident" in resp.content
+
+
+def test_admin_lists_deliveries(admin_client, run_due):
+    neighbour(digest="daily", digest_hour=0)
+    run_due()
+    assert admin_client.get("/admin/notifications/emaildelivery/").status_code == 200
+    assert admin_client.get("/admin/notifications/notificationpreferences/").status_code == 200
