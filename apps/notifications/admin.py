@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -74,9 +76,10 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)d e-mails queued again.") % {"n": moved}, messages.SUCCESS)
 
     def get_urls(self):
-        preview = path(
-            "preview/", self.admin_site.admin_view(self.preview_view), name="notifications_emaildelivery_preview"
-        )
+        # The e-mail's HTML (in a sandboxed srcdoc frame) styles itself inline, as e-mail must: this
+        # page alone lets inline styles through the site's Content-Security-Policy.
+        view = csp_replace({"style-src": ["'self'", UNSAFE_INLINE]})(self.preview_view)
+        preview = path("preview/", self.admin_site.admin_view(view), name="notifications_emaildelivery_preview")
         return [preview, *super().get_urls()]
 
     def preview_view(self, request):

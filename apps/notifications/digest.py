@@ -6,11 +6,12 @@ only ever a cell centre, and neighbours appear as a count and names, never with 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from apps.accounts.selectors import residents_nearby
 from apps.market.models import Stall, StallPhoto
@@ -51,11 +52,15 @@ class Digest:
     more_stalls: bool = False
     followed: list[Stall] = field(default_factory=list)
     shops: list[Shop] = field(default_factory=list)
-    pledges: list[dict] = field(default_factory=list)
+    pledges: list[ShopPledge] = field(default_factory=list)
     neighbours_count: int = 0
     neighbour_names: list[str] = field(default_factory=list)
     # None until the chat app can say; shown only alongside news, never a reason to write.
     unread_messages: int | None = None
+    # Residents whose digest shows their area's news as it is (nothing of their own left out)
+    # share its rendered sections: emails.py caches them by this key.
+    area_key: tuple | None = None
+    is_area_shared: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -74,14 +79,14 @@ class Digest:
 class _NewSince(FeedFilters):
     """The feed's own filters and ranking, narrowed to stalls posted since the last digest by others."""
 
-    def __init__(self, *, since: datetime, until: datetime, exclude_seller_id: int):
+    def __init__(self, *, since: datetime, until: datetime, exclude_seller_id: int | None = None):
         super().__init__()
         self.since, self.until = since, until
         self.exclude_seller_id = exclude_seller_id
 
     def apply(self, qs: QuerySet) -> QuerySet:
         qs = super().apply(qs).filter(created_at__gt=self.since, created_at__lte=self.until)
-        return qs.exclude(seller_id=self.exclude_seller_id)
+        return qs if self.exclude_seller_id is None else qs.exclude(seller_id=self.exclude_seller_id)
 
 
 def digest_since(*, resident, frequency: str, now: datetime, last_end: datetime | None) -> datetime:
@@ -119,68 +124,173 @@ def _with_links(stalls: list[Stall]) -> list[Stall]:
     return stalls
 
 
-def _followed_stalls(resident, since: datetime, now: datetime, skip: set[int]) -> list[Stall]:
-    from django.db.models import Prefetch
-
-    qs = (
-        stalls_open(now=now)
-        .filter(shop__follows__resident_id=resident.pk, created_at__gt=since, created_at__lte=now)
-        .exclude(pk__in=skip)
-        .select_related("shop", "seller")
-        .prefetch_related(Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")))
-        .order_by("-created_at", "-pk")
-    )
-    return list(qs[:FOLLOWED_SHOWN])
+def _area_key(resident, since: datetime, now: datetime) -> tuple:
+    return (resident.home_cell, resident.radius_m, since, now)
 
 
-def digest_build(*, resident, since: datetime, now: datetime, unread_messages: int | None = None) -> Digest:
-    """The resident's digest for the window (since, now]."""
-    digest = Digest(resident=resident, since=since, until=now, unread_messages=unread_messages)
-    origin = resident.point
-    if origin is not None:
+@dataclass
+class AreaNews:
+    """What is new around one home area in one window: the same for every resident of the area
+    (their home is the cell's centre), read once. Lists hold a few more than shown, so that a
+    resident's own stalls or shops can be left out without another query."""
+
+    stalls: list[Stall]
+    stalls_beyond: bool  # more stalls exist past the ones read
+    shops: list[Shop]
+    shops_beyond: bool
+    pledges: list[ShopPledge]
+    neighbours: list[tuple[int, str]]
+
+
+PAD = 3
+
+
+class DigestBuilder:
+    """Builds the digests of many residents (a batch, the admin's preview, the benchmark).
+
+    Neighbours share their area's news: residents live at their home cell's centre, so everything
+    "near home" depends only on (home cell, radius, window). It is read once per area and kept in
+    a small LRU; the scheduler orders residents by home cell, so a batch meets each area in a run.
+    Stalls from followed shops are read for the whole batch in one query (`prepare`).
+    """
+
+    def __init__(self, *, now: datetime, cache_size: int = 256):
+        self.now = now
+        self.cache_size = cache_size
+        self._areas: OrderedDict[tuple, AreaNews] = OrderedDict()
+        self._followed: dict[int, list[Stall]] = {}
+        self._followed_since: dict[int, datetime] = {}
+
+    # --- batch preparation ---
+
+    def prepare(self, windows: dict[int, datetime]) -> None:
+        """Reads the stalls of followed shops for these residents ({resident id: since}) at once."""
+        if not windows:
+            return
+        earliest = min(windows.values())
+        rows = (
+            stalls_open(now=self.now)
+            .filter(shop__follows__resident_id__in=list(windows), created_at__gt=earliest, created_at__lte=self.now)
+            .annotate(follower_id=F("shop__follows__resident_id"))
+            .select_related("shop", "seller")
+            .prefetch_related(Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")))
+            .order_by("-created_at", "-pk")
+        )
+        for rid in windows:
+            self._followed[rid] = []
+            self._followed_since[rid] = windows[rid]
+        for stall in rows:
+            mine = self._followed[stall.follower_id]
+            if stall.created_at > windows[stall.follower_id] and len(mine) < FOLLOWED_SHOWN + STALLS_SHOWN:
+                mine.append(stall)
+
+    def _followed_of(self, resident, since: datetime) -> list[Stall]:
+        if self._followed_since.get(resident.pk) == since:
+            return self._followed[resident.pk]
+        qs = (
+            stalls_open(now=self.now)
+            .filter(shop__follows__resident_id=resident.pk, created_at__gt=since, created_at__lte=self.now)
+            .select_related("shop", "seller")
+            .prefetch_related(Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")))
+            .order_by("-created_at", "-pk")
+        )
+        return list(qs[: FOLLOWED_SHOWN + STALLS_SHOWN])
+
+    # --- the area ---
+
+    def area(self, resident, since: datetime) -> AreaNews:
+        key = _area_key(resident, since, self.now)
+        news = self._areas.get(key)
+        if news is not None:
+            self._areas.move_to_end(key)
+            return news
+        news = self._read_area(resident, since)
+        self._areas[key] = news
+        if len(self._areas) > self.cache_size:
+            self._areas.popitem(last=False)
+        return news
+
+    def _read_area(self, resident, since: datetime, *, exclude_id: int | None = None) -> AreaNews:
+        origin, radius, now = resident.point, resident.radius_m, self.now
         page = stalls_feed(
             origin=origin,
-            radius_m=resident.radius_m,
+            radius_m=radius,
             viewer=resident,
-            filters=_NewSince(since=since, until=now, exclude_seller_id=resident.pk),
-            limit=STALLS_SHOWN,
+            filters=_NewSince(since=since, until=now, exclude_seller_id=exclude_id),
+            limit=STALLS_SHOWN + PAD,
             now=now,
         )
-        digest.stalls = _with_links(page.items)
-        digest.more_stalls = page.next_cursor is not None
-
-        shops = located_within(
-            shops_visible().filter(created_at__gt=since, created_at__lte=now).exclude(owner_id=resident.pk),
-            origin=origin,
-            radius_m=resident.radius_m,
-        )
-        digest.shops = list(shops[:SHOPS_SHOWN])
-        new_shop_ids = {s.pk for s in digest.shops}
-
-        pledges = (
+        shops_qs = shops_visible().filter(created_at__gt=since, created_at__lte=now)
+        if exclude_id is not None:
+            shops_qs = shops_qs.exclude(owner_id=exclude_id)
+        shops = list(located_within(shops_qs, origin=origin, radius_m=radius)[: SHOPS_SHOWN + PAD + 1])
+        pledges = list(
             ShopPledge.objects.filter(
                 is_active=True,
                 created_at__gt=since,
                 created_at__lte=now,
-                shop__in=located_within(shops_visible(), origin=origin, radius_m=resident.radius_m).values("pk"),
+                kind__in=list(pledge_catalogue.CATALOGUE),
+                shop__in=located_within(shops_visible(), origin=origin, radius_m=radius).values("pk"),
             )
-            .exclude(shop_id__in=new_shop_ids)
             .select_related("shop")
-            .order_by("-created_at", "-pk")
+            .order_by("-created_at", "-pk")[: PLEDGES_SHOWN + SHOPS_SHOWN + PAD]
         )
-        for pledge in pledges[:PLEDGES_SHOWN]:
-            kind = pledge_catalogue.CATALOGUE.get(pledge.kind)
-            if kind is None:
-                continue
-            digest.pledges.append({"shop": pledge.shop, "title": str(kind.title), "summary": kind.short(pledge.terms)})
-
         # Newly verified neighbours: how many, and a few names. Never where: no distance, no place.
-        neighbours = residents_nearby(origin=origin, radius_m=resident.radius_m, exclude=resident).filter(
-            residency_verified_at__gt=since, residency_verified_at__lte=now
+        neighbours = list(
+            residents_nearby(origin=origin, radius_m=radius)
+            .filter(residency_verified_at__gt=since, residency_verified_at__lte=now)
+            .order_by("residency_verified_at", "pk")
+            .values_list("pk", "display_name")
         )
-        names = list(neighbours.order_by("residency_verified_at", "pk").values_list("display_name", flat=True))
-        digest.neighbours_count = len(names)
-        digest.neighbour_names = names[:NEIGHBOUR_NAMES_SHOWN]
+        return AreaNews(
+            stalls=_with_links(page.items),
+            stalls_beyond=page.next_cursor is not None,
+            shops=shops[: SHOPS_SHOWN + PAD],
+            shops_beyond=len(shops) > SHOPS_SHOWN + PAD,
+            pledges=pledges,
+            neighbours=neighbours,
+        )
 
-    digest.followed = _with_links(_followed_stalls(resident, since, now, skip={s.pk for s in digest.stalls}))
-    return digest
+    # --- one resident ---
+
+    def build(self, *, resident, since: datetime, unread_messages: int | None = None) -> Digest:
+        """The resident's digest for the window (since, now]: the area's news without what is the
+        resident's own, and the stalls of the shops they follow."""
+        digest = Digest(resident=resident, since=since, until=self.now, unread_messages=unread_messages)
+        if resident.point is not None:
+            shared = area = self.area(resident, since)
+            stalls = [s for s in area.stalls if s.seller_id != resident.pk]
+            shops = [s for s in area.shops if s.owner_id != resident.pk]
+            personal = (len(stalls) < STALLS_SHOWN and area.stalls_beyond) or (
+                len(shops) < SHOPS_SHOWN and area.shops_beyond
+            )
+            if personal:
+                # So many of the area's news are the resident's own that the next ones must be read.
+                area = self._read_area(resident, since, exclude_id=resident.pk)
+                stalls, shops = area.stalls, area.shops
+            digest.stalls = stalls[:STALLS_SHOWN]
+            digest.more_stalls = len(stalls) > STALLS_SHOWN or area.stalls_beyond
+            digest.shops = shops[:SHOPS_SHOWN]
+            shown_shops = {s.pk for s in area.shops}
+            digest.pledges = [p for p in area.pledges if p.shop_id not in shown_shops][:PLEDGES_SHOWN]
+            names = [name for pk, name in area.neighbours if pk != resident.pk]
+            digest.neighbours_count = len(names)
+            digest.neighbour_names = names[:NEIGHBOUR_NAMES_SHOWN]
+            # The shared sections may be reused only if this digest shows exactly what they show.
+            digest.area_key = _area_key(resident, since, self.now)
+            digest.is_area_shared = (
+                not personal
+                and digest.stalls == shared.stalls[:STALLS_SHOWN]
+                and digest.more_stalls == (len(shared.stalls) > STALLS_SHOWN or shared.stalls_beyond)
+                and digest.shops == shared.shops[:SHOPS_SHOWN]
+                and len(names) == len(shared.neighbours)
+            )
+        shown = {s.pk for s in digest.stalls}
+        followed = _with_links([s for s in self._followed_of(resident, since) if s.pk not in shown])
+        digest.followed = followed[:FOLLOWED_SHOWN]
+        return digest
+
+
+def digest_build(*, resident, since: datetime, now: datetime, unread_messages: int | None = None) -> Digest:
+    """One resident's digest for the window (since, now]."""
+    return DigestBuilder(now=now).build(resident=resident, since=since, unread_messages=unread_messages)

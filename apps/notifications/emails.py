@@ -67,7 +67,26 @@ def _digest_subject(digest: Digest) -> str:
     return _("Jiefang: news from your neighbourhood")
 
 
-def digest_message(*, digest: Digest, delivery: EmailDelivery, time_zone: str) -> EmailMultiAlternatives:
+def _area_parts(digest: Digest, context: dict, fragments: dict | None) -> tuple[str, str]:
+    """The area's sections, rendered once per (area, window, language) for every neighbour whose
+    digest shows them unchanged (`fragments` is the batch's cache)."""
+    key = (digest.area_key, context["LANGUAGE_CODE"]) if digest.is_area_shared else None
+    if fragments is not None and key is not None and key in fragments:
+        return fragments[key]
+    parts = (
+        render_to_string("notifications/email/_area.html", context),
+        render_to_string("notifications/email/_area.txt", context),
+    )
+    if fragments is not None and key is not None:
+        if len(fragments) > 512:
+            fragments.clear()
+        fragments[key] = parts
+    return parts
+
+
+def digest_message(
+    *, digest: Digest, delivery: EmailDelivery, time_zone: str, fragments: dict | None = None
+) -> EmailMultiAlternatives:
     resident = digest.resident
     with translation.override(resident.language), timezone.override(time_zone):
         context = {
@@ -78,6 +97,7 @@ def digest_message(*, digest: Digest, delivery: EmailDelivery, time_zone: str) -
             "unsubscribe_url": unsubscribe_url(resident_id=resident.pk, scope="digest"),
             "LANGUAGE_CODE": resident.language,
         }
+        context["area_html"], context["area_text"] = _area_parts(digest, context, fragments)
         subject = _digest_subject(digest)
         text = render_to_string("notifications/email/digest.txt", context)
         html = render_to_string("notifications/email/digest.html", context)

@@ -14,14 +14,15 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.chat import events
 from apps.core.errors import DomainError
 
 from . import emails, mail
-from .digest import digest_build, digest_last_end, digest_since
+from .digest import DigestBuilder, digest_since
 from .kinds import Kind
 from .models import (
     EMAIL_PREFERENCE_OF_KIND,
@@ -88,6 +89,19 @@ def _emails_queue(notifications: list[Notification]) -> None:
     transaction.on_commit(lambda: [delivery_send.delay(pk) for pk in ids])
 
 
+def _bell_on_commit(recipient_ids: list[int], event_type: str) -> None:
+    """The bell of each recipient's open pages shows the new unread count, live, once committed
+    (the count is read now, inside the transaction that changed it)."""
+    counts = dict(
+        Notification.objects.filter(recipient_id__in=recipient_ids, read_at__isnull=True)
+        .values("recipient_id")
+        .annotate(n=Count("id"))
+        .values_list("recipient_id", "n")
+    )
+    for rid in recipient_ids:
+        events.publish_to_user_on_commit(rid, {"type": event_type, "unread": counts.get(rid, 0)})
+
+
 @transaction.atomic
 def notification_send(*, recipient_id: int, kind: str, params: dict | None = None, url: str = "") -> Notification:
     """Stores an in-app notification for one resident, and queues its e-mail when the resident
@@ -96,6 +110,7 @@ def notification_send(*, recipient_id: int, kind: str, params: dict | None = Non
     notification = Notification.objects.create(recipient_id=recipient_id, kind=kind, params=params or {}, url=url)
     if _email_wanted([recipient_id], kind):
         _emails_queue([notification])
+    _bell_on_commit([recipient_id], "notification.created")
     return notification
 
 
@@ -107,6 +122,7 @@ def notification_send_many(*, recipient_ids: list[int], kind: str, params: dict 
     Notification.objects.bulk_create(rows, batch_size=500)
     wanted = set(_email_wanted(unique, kind))
     _emails_queue([n for n in rows if n.recipient_id in wanted])
+    _bell_on_commit(unique, "notification.created")
     return len(rows)
 
 
@@ -118,12 +134,16 @@ def notification_mark_read(*, resident, notification_id: int) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        _bell_on_commit([resident.pk], "notification.read")
     return notification
 
 
 @transaction.atomic
 def notifications_mark_all_read(*, resident) -> int:
-    return Notification.objects.filter(recipient=resident, read_at__isnull=True).update(read_at=timezone.now())
+    marked = Notification.objects.filter(recipient=resident, read_at__isnull=True).update(read_at=timezone.now())
+    if marked:
+        _bell_on_commit([resident.pk], "notification.read")
+    return marked
 
 
 # --- Preferences ----------------------------------------------------------------------------
@@ -433,15 +453,72 @@ def _preferences(resident) -> NotificationPreferences:
 
 
 def _unread_messages(resident) -> int | None:
-    """The chat app's unread count, once there is a chat app that keeps one."""
-    try:
-        from apps.chat.selectors import unread_total
-    except ImportError:
-        return None
+    """The chat app's count of unread messages (its own rule: direct and shop conversations)."""
+    from apps.chat.selectors import unread_total
+
     return unread_total(resident=resident)
 
 
-def _compose(delivery: EmailDelivery, now: datetime):
+def _chat_residents(resident_ids: list[int]) -> set[int]:
+    """Those of the residents who are in any conversation at all (a member, either side of a direct
+    one, a shop's customer, or the owner or staff of a shop that has some): only they can have
+    unread messages, so only they cost the chat app's count."""
+    from apps.chat.models import Conversation, Member
+    from apps.shops.models import Shop
+
+    ids = list(resident_ids)
+    found = set(Member.objects.filter(resident_id__in=ids).values_list("resident_id", flat=True))
+    for field in ("resident_a_id", "resident_b_id", "resident_id"):
+        found |= set(Conversation.objects.filter(**{f"{field}__in": ids}).values_list(field, flat=True))
+    with_talk = Conversation.objects.filter(shop__isnull=False).values("shop_id")
+    found |= set(Shop.objects.filter(pk__in=with_talk, owner_id__in=ids).values_list("owner_id", flat=True))
+    found |= set(
+        Shop.staff.through.objects.filter(shop_id__in=with_talk, resident_id__in=ids).values_list(
+            "resident_id", flat=True
+        )
+    )
+    return found
+
+
+class _Batch:
+    """What a batch of deliveries reads once: each resident's last digest, who has conversations,
+    the stalls of followed shops, and the area news and rendered sections neighbours share."""
+
+    def __init__(self, deliveries: list[EmailDelivery], now: datetime):
+        self.now = now
+        self.builder = DigestBuilder(now=now)
+        self.fragments: dict = {}
+        digests = [d for d in deliveries if d.kind == EmailDelivery.Kind.DIGEST]
+        ids = [d.resident_id for d in digests]
+        self.last_end = dict(
+            EmailDelivery.objects.filter(
+                resident_id__in=ids,
+                kind=EmailDelivery.Kind.DIGEST,
+                status__in=(Status.SENT, Status.HANDED, Status.EMPTY),
+                window_end__isnull=False,
+            )
+            .values("resident_id")
+            .annotate(last=Max("window_end"))
+            .values_list("resident_id", "last")
+        )
+        self.talkers = _chat_residents(ids) if ids else set()
+        self.windows = {}
+        for d in digests:
+            prefs = _preferences(d.resident)
+            if prefs.digest != Digest.OFF:
+                self.windows[d.resident_id] = self.since(d.resident, prefs)
+        self.builder.prepare(self.windows)
+
+    def since(self, resident, prefs) -> datetime:
+        return digest_since(
+            resident=resident, frequency=prefs.digest, now=self.now, last_end=self.last_end.get(resident.pk)
+        )
+
+    def unread(self, resident) -> int | None:
+        return _unread_messages(resident) if resident.pk in self.talkers else 0
+
+
+def _compose(delivery: EmailDelivery, batch: _Batch):
     """(message or None, fields to record). None means there is nothing to send."""
     resident = delivery.resident
     prefs = _preferences(resident)
@@ -457,14 +534,15 @@ def _compose(delivery: EmailDelivery, now: datetime):
         return emails.notification_message(notification=notification, delivery=delivery), {}
     if prefs.digest == Digest.OFF:
         return None, {"summary": {"skipped": "digest off"}}
-    since = digest_since(
-        resident=resident, frequency=prefs.digest, now=now, last_end=digest_last_end(resident_id=resident.pk)
-    )
-    digest = digest_build(resident=resident, since=since, now=now, unread_messages=_unread_messages(resident))
-    fields = {"window_start": since, "window_end": now, "summary": digest.summary()}
+    since = batch.windows.get(resident.pk) or batch.since(resident, prefs)
+    digest = batch.builder.build(resident=resident, since=since, unread_messages=batch.unread(resident))
+    fields = {"window_start": since, "window_end": batch.now, "summary": digest.summary()}
     if digest.is_empty:
         return None, fields
-    return emails.digest_message(digest=digest, delivery=delivery, time_zone=prefs.time_zone), fields
+    message = emails.digest_message(
+        digest=digest, delivery=delivery, time_zone=prefs.time_zone, fragments=batch.fragments
+    )
+    return message, fields
 
 
 def _fail_or_retry(delivery: EmailDelivery, token, *, failures: int, code, error: str, permanent: bool, now) -> str:
@@ -495,9 +573,9 @@ def _fail_or_retry(delivery: EmailDelivery, token, *, failures: int, code, error
     return "retry"
 
 
-def _send_one(delivery: EmailDelivery, token, connection, now: datetime) -> str:
+def _send_one(delivery: EmailDelivery, token, connection, now: datetime, batch: _Batch | None = None) -> str:
     try:
-        message, fields = _compose(delivery, now)
+        message, fields = _compose(delivery, batch or _Batch([delivery], now))
     except Exception as exc:  # a bug in one digest must not stop the batch; recorded for the admin
         log.exception("digest: could not compose delivery %s", delivery.pk)
         _move(
@@ -576,10 +654,11 @@ def deliveries_send(*, delivery_ids: list[int], now: datetime | None = None, con
         return counts
     own_connection = connection is None
     connection = connection or get_connection()
+    batch = _Batch(claimed, now)
     try:
         for i, delivery in enumerate(claimed):
             try:
-                outcome = _send_one(delivery, token, connection, now)
+                outcome = _send_one(delivery, token, connection, now, batch)
             except mail.ConnectionTrouble as exc:
                 rest = claimed[i:]
                 failures = max(d.attempts for d in rest) + 1

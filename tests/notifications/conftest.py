@@ -9,9 +9,10 @@ from apps.notifications import services
 from tests.accounts.factories import JINGAN, ResidentFactory
 
 
-def neighbour(at=JINGAN, *, language="en", **prefs):
+def neighbour(at=JINGAN, *, language="en", display_name=None, **prefs):
     """A resident with a home area and (when given) e-mail preferences set through the service."""
-    resident = ResidentFactory(home=at, language=language)
+    extra = {"display_name": display_name} if display_name else {}
+    resident = ResidentFactory(home=at, language=language, **extra)
     if prefs:
         services.preferences_update(resident=resident, **prefs)
     return resident

@@ -77,7 +77,7 @@ def test_new_shops_and_pledges_nearby():
     digest = digest_build(resident=me, since=since, now=timezone.now())
     assert [s.name for s in digest.shops] == [new.name]
     # the new shop's own pledges come with the shop; the old shop's new pledge is news of its own
-    assert [p["shop"].name for p in digest.pledges] == ["Old grocer"]
+    assert [p.shop.name for p in digest.pledges] == ["Old grocer"]
 
 
 def test_newly_verified_neighbours_by_count_and_name_never_by_place():
@@ -179,3 +179,93 @@ def test_admin_lists_deliveries(admin_client, run_due):
     run_due()
     assert admin_client.get("/admin/notifications/emaildelivery/").status_code == 200
     assert admin_client.get("/admin/notifications/notificationpreferences/").status_code == 200
+
+
+# --- Neighbours share their area's news, and each still gets exactly their own digest ---------
+
+
+def _delivery(resident):
+    return EmailDelivery(resident=resident, kind="digest", period="D2026-01-01", not_before=timezone.now())
+
+
+def test_neighbours_of_one_cell_share_the_area_read_once(django_assert_max_num_queries):
+    from apps.notifications.digest import DigestBuilder
+
+    a, b = neighbour(), neighbour()
+    since = _window()
+    publish(shop=make_shop(at=NEAR), title="Dumplings")
+    builder = DigestBuilder(now=timezone.now())
+    first = builder.build(resident=a, since=since)
+    with django_assert_max_num_queries(1):  # only b's followed shops: the area is cached
+        second = builder.build(resident=b, since=since)
+    assert [s.title for s in first.stalls] == [s.title for s in second.stalls] == ["Dumplings"]
+    assert first.is_area_shared and second.is_area_shared and first.area_key == second.area_key
+
+
+def test_a_residents_own_stalls_are_left_out_and_the_next_best_read(settings):
+    from apps.notifications.digest import PAD, STALLS_SHOWN, DigestBuilder
+
+    busy, other = neighbour(), neighbour()
+    since = _window()
+    mine = [publish(busy, title=f"Mine {i}") for i in range(STALLS_SHOWN + PAD)]
+    theirs = publish(shop=make_shop(at=NEAR), title="Not mine")
+    builder = DigestBuilder(now=timezone.now())
+    seen_by_other = builder.build(resident=other, since=since)
+    assert len(seen_by_other.stalls) == STALLS_SHOWN and seen_by_other.more_stalls
+    seen_by_busy = builder.build(resident=busy, since=since)
+    assert [s.pk for s in seen_by_busy.stalls] == [theirs.pk]
+    assert not seen_by_busy.is_area_shared
+    assert not {s.pk for s in seen_by_busy.stalls} & {s.pk for s in mine}
+
+
+def test_a_newly_verified_resident_does_not_count_themselves():
+    from apps.notifications.digest import DigestBuilder
+
+    me, other = neighbour(), neighbour(display_name="Wang Fang")
+    since = _window()
+    Resident.objects.filter(pk__in=[me.pk, other.pk]).update(residency_verified_at=timezone.now())
+    builder = DigestBuilder(now=timezone.now())
+    mine, theirs = builder.build(resident=me, since=since), builder.build(resident=other, since=since)
+    assert (mine.neighbours_count, mine.neighbour_names) == (1, ["Wang Fang"])
+    assert theirs.neighbours_count == 1 and theirs.neighbour_names == [me.display_name]
+
+
+def test_shared_sections_are_rendered_once_per_language():
+    from apps.notifications import emails
+    from apps.notifications.digest import DigestBuilder
+
+    en1, en2, zh = neighbour(), neighbour(), neighbour(language="zh-hans")
+    since = _window()
+    publish(shop=make_shop(at=NEAR), title="Tea eggs")
+    builder, fragments = DigestBuilder(now=timezone.now()), {}
+    messages = [
+        emails.digest_message(
+            digest=builder.build(resident=r, since=since),
+            delivery=_delivery(r),
+            time_zone="Asia/Shanghai",
+            fragments=fragments,
+        )
+        for r in (en1, en2, zh)
+    ]
+    assert len(fragments) == 2
+    assert "New stalls near you" in messages[1].body and "附近的新摊位" in messages[2].body
+    assert en2.display_name in messages[1].body and en1.display_name not in messages[1].body
+    # each keeps their own unsubscribe link
+    links = {m.extra_headers["List-Unsubscribe"] for m in messages}
+    assert len(links) == 3
+
+
+def test_followed_shops_read_for_a_batch_at_once(django_assert_num_queries):
+    from apps.notifications.digest import DigestBuilder
+
+    a, b = neighbour(at=FAR), neighbour(at=FAR)
+    shop = make_shop(at=JINGAN)
+    since = _window()
+    shop_services.shop_follow(shop=shop, resident=a)
+    stall = publish(shop=shop, title="Steamed buns")
+    builder = DigestBuilder(now=timezone.now())
+    builder.prepare({a.pk: since, b.pk: since})
+    builder.build(resident=a, since=since)  # reads the area once
+    with django_assert_num_queries(0):
+        assert [s.pk for s in builder.build(resident=a, since=since).followed] == [stall.pk]
+        assert builder.build(resident=b, since=since).followed == []

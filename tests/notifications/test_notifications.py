@@ -80,3 +80,27 @@ def test_open_refuses_offsite_redirects(client):
     n = services.notification_send(recipient_id=r.pk, kind=Kind.RESIDENCY, url="https://evil.example/")
     client.force_login(r)
     assert client.post(reverse("notifications:open", args=[n.pk])).url == reverse("notifications:list")
+
+
+def test_the_bell_hears_of_it_after_commit(django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from apps.chat.events import user_group
+
+    r = ResidentFactory()
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(r.pk), channel)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        n = _send(r)
+    assert len(callbacks) == 1  # nothing is pushed before the commit
+    for callback in callbacks:
+        callback()
+    event = async_to_sync(layer.receive)(channel)
+    assert event == {"type": "user.push", "event": {"type": "notification.created", "unread": 1}}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notification_mark_read(resident=r, notification_id=n.pk)
+    event = async_to_sync(layer.receive)(channel)
+    assert event["event"] == {"type": "notification.read", "unread": 0}
+    async_to_sync(layer.group_discard)(user_group(r.pk), channel)
