@@ -67,7 +67,9 @@ def parse_args(argv=None):
     p.add_argument("--rebuild", action="store_true")
     p.add_argument("--dir", type=Path, default=ROOT / "var" / "bench")
     p.add_argument("--only", choices=("sqlite", "postgresql"))
-    return p.parse_args(argv)
+    # `make bench BENCH_ARGS=...` hands every script the same options: ignore the others' ones.
+    args, _others = p.parse_known_args(argv)
+    return args
 
 
 def postgres_url(args) -> str | None:

@@ -9,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -67,10 +68,27 @@ def _digest_subject(digest: Digest) -> str:
     return _("Jiefang: news from your neighbourhood")
 
 
+# Stand-ins for what is personal in an otherwise shared digest: the greeting's name and the
+# unsubscribe link. Characters that HTML escaping leaves alone, so they survive rendering as is.
+NAME_MARK = "@@jiefang-name@@"
+UNSUBSCRIBE_MARK = "@@jiefang-unsubscribe@@"
+
+
+class _Anyone:
+    display_name = NAME_MARK
+
+
+def _render(context: dict) -> tuple[str, str, str]:
+    subject = _digest_subject(context["digest"])
+    text = render_to_string("notifications/email/digest.txt", context)
+    html = render_to_string("notifications/email/digest.html", context)
+    return subject, text, html
+
+
 def _area_parts(digest: Digest, context: dict, fragments: dict | None) -> tuple[str, str]:
     """The area's sections, rendered once per (area, window, language) for every neighbour whose
     digest shows them unchanged (`fragments` is the batch's cache)."""
-    key = (digest.area_key, context["LANGUAGE_CODE"]) if digest.is_area_shared else None
+    key = ("area", digest.area_key, context["LANGUAGE_CODE"]) if digest.is_area_shared else None
     if fragments is not None and key is not None and key in fragments:
         return fragments[key]
     parts = (
@@ -78,10 +96,27 @@ def _area_parts(digest: Digest, context: dict, fragments: dict | None) -> tuple[
         render_to_string("notifications/email/_area.txt", context),
     )
     if fragments is not None and key is not None:
-        if len(fragments) > 512:
-            fragments.clear()
         fragments[key] = parts
     return parts
+
+
+def _digest_parts(digest: Digest, context: dict, time_zone: str, fragments: dict | None) -> tuple[str, str, str]:
+    """(subject, text, html). Neighbours whose digest is only their area's news (no followed shops'
+    stalls, no unread messages) get the same e-mail but for their name and unsubscribe link: it is
+    rendered once with stand-ins, and each copy puts its own in (HTML-escaped in the HTML part)."""
+    if fragments is not None and len(fragments) > 1024:
+        fragments.clear()
+    context["area_html"], context["area_text"] = _area_parts(digest, context, fragments)
+    if fragments is None or not digest.is_area_shared or digest.followed or digest.unread_messages:
+        return _render(context)
+    key = ("whole", digest.area_key, context["LANGUAGE_CODE"], time_zone)
+    if key not in fragments:
+        fragments[key] = _render({**context, "resident": _Anyone, "unsubscribe_url": UNSUBSCRIBE_MARK})
+    subject, text, html = fragments[key]
+    name, link = context["resident"].display_name, context["unsubscribe_url"]
+    text = text.replace(NAME_MARK, name).replace(UNSUBSCRIBE_MARK, link)
+    html = html.replace(NAME_MARK, escape(name)).replace(UNSUBSCRIBE_MARK, escape(link))
+    return subject, text, html
 
 
 def digest_message(
@@ -97,10 +132,7 @@ def digest_message(
             "unsubscribe_url": unsubscribe_url(resident_id=resident.pk, scope="digest"),
             "LANGUAGE_CODE": resident.language,
         }
-        context["area_html"], context["area_text"] = _area_parts(digest, context, fragments)
-        subject = _digest_subject(digest)
-        text = render_to_string("notifications/email/digest.txt", context)
-        html = render_to_string("notifications/email/digest.html", context)
+        subject, text, html = _digest_parts(digest, context, time_zone, fragments)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

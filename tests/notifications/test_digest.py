@@ -234,7 +234,7 @@ def test_shared_sections_are_rendered_once_per_language():
     from apps.notifications import emails
     from apps.notifications.digest import DigestBuilder
 
-    en1, en2, zh = neighbour(), neighbour(), neighbour(language="zh-hans")
+    en1, en2, zh = neighbour(), neighbour(display_name="<b>Tom & Jerry</b>"), neighbour(language="zh-hans")
     since = _window()
     publish(shop=make_shop(at=NEAR), title="Tea eggs")
     builder, fragments = DigestBuilder(now=timezone.now()), {}
@@ -247,9 +247,12 @@ def test_shared_sections_are_rendered_once_per_language():
         )
         for r in (en1, en2, zh)
     ]
-    assert len(fragments) == 2
+    assert sorted(k[0] for k in fragments) == ["area", "area", "whole", "whole"]  # per language
     assert "New stalls near you" in messages[1].body and "附近的新摊位" in messages[2].body
-    assert en2.display_name in messages[1].body and en1.display_name not in messages[1].body
+    assert "Hello <b>Tom & Jerry</b>," in messages[1].body and en1.display_name not in messages[1].body
+    html = messages[1].alternatives[0][0]
+    assert "Hello &lt;b&gt;Tom &amp; Jerry&lt;/b&gt;," in html and "<b>Tom" not in html
+    assert "@@" not in messages[1].body + html
     # each keeps their own unsubscribe link
     links = {m.extra_headers["List-Unsubscribe"] for m in messages}
     assert len(links) == 3
@@ -269,3 +272,28 @@ def test_followed_shops_read_for_a_batch_at_once(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert [s.pk for s in builder.build(resident=a, since=since).followed] == [stall.pk]
         assert builder.build(resident=b, since=since).followed == []
+
+
+def test_a_shared_render_is_the_same_email_as_a_render_of_its_own():
+    from apps.notifications import emails
+    from apps.notifications.digest import DigestBuilder
+
+    first, me = neighbour(), neighbour(display_name="Zhou & Sons")
+    since = _window()
+    publish(shop=make_shop(at=NEAR), title="Scallion pancakes")
+    builder, fragments = DigestBuilder(now=timezone.now()), {}
+    emails.digest_message(
+        digest=builder.build(resident=first, since=since),
+        delivery=_delivery(first),
+        time_zone="UTC",
+        fragments=fragments,
+    )
+    shared = emails.digest_message(
+        digest=builder.build(resident=me, since=since), delivery=_delivery(me), time_zone="UTC", fragments=fragments
+    )
+    alone = emails.digest_message(
+        digest=builder.build(resident=me, since=since), delivery=_delivery(me), time_zone="UTC"
+    )
+    assert shared.subject == alone.subject
+    assert shared.body == alone.body
+    assert shared.alternatives[0][0] == alone.alternatives[0][0]

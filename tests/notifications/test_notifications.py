@@ -82,7 +82,19 @@ def test_open_refuses_offsite_redirects(client):
     assert client.post(reverse("notifications:open", args=[n.pk])).url == reverse("notifications:list")
 
 
-def test_the_bell_hears_of_it_after_commit(django_capture_on_commit_callbacks):
+@pytest.fixture
+def in_memory_layer(settings):
+    """Looking inside the layer from this thread's several event loops needs the in-memory layer
+    (the Redis pub/sub one keeps a connection per loop)."""
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def test_the_bell_hears_of_it_after_commit(django_capture_on_commit_callbacks, in_memory_layer):
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
