@@ -338,6 +338,9 @@ def _render_share(ids: list[int], now: datetime, out, traced: tuple[int, ...] = 
     from apps.notifications.models import EmailDelivery
 
     connection.close()
+    connection.ensure_connection()
+    db_pid = _db_backend_pid(connection)
+    cpu0, db0 = _own_cpu(), _process_cpu(db_pid)
     checkpoints = {max(1, len(ids) // 10): "10%", max(1, len(ids) // 2): "50%", len(ids): "100%"}
     rss = {}
     stats = {"digests": 0, "empty": 0, "bytes": 0, "stalls": 0, "traced_peak_kb": {}}
@@ -370,9 +373,35 @@ def _render_share(ids: list[int], now: datetime, out, traced: tuple[int, ...] = 
                 stats["traced_peak_kb"][n] = tracemalloc.get_traced_memory()[1] // 1024
         del batch, deliveries
     stats["seconds"] = time.perf_counter() - t0
+    stats["cpu_s"] = _own_cpu() - cpu0
+    stats["db_cpu_s"] = _process_cpu(db_pid) - db0
     stats["rss_mb"] = rss
     stats["residents"] = n
     out.put(stats)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _db_backend_pid(connection) -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        return cur.fetchone()[0]
+
+
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds of a local process (the PostgreSQL backend serving us), from /proc."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure_rendering(ids: list[int], now: datetime) -> dict:
@@ -394,7 +423,16 @@ def measure_rendering(ids: list[int], now: datetime) -> dict:
     wall = time.perf_counter() - t0
     total = sum(r["residents"] for r in results)
     sent = sum(r["digests"] for r in results)
+    cpu = sum(r["cpu_s"] + r["db_cpu_s"] for r in results)
+    cpu_ms = 1000 * cpu / max(1, total)
     return {
+        # What the load of other processes on the machine cannot inflate: CPU time per digest, ours
+        # and the database backend's, and the rate two otherwise idle cores would give at that cost.
+        "cpu_ms_per_digest": round(cpu_ms, 2),
+        "python_cpu_ms_per_digest": round(1000 * sum(r["cpu_s"] for r in results) / max(1, total), 2),
+        "db_cpu_ms_per_digest": round(1000 * sum(r["db_cpu_s"] for r in results) / max(1, total), 2),
+        "projected_per_s_on_2_idle_cores": round(2000 / cpu_ms, 1) if cpu_ms else None,
+        "projected_100k_s": round(DEFAULT_RESIDENTS * cpu_ms / 2000, 1) if cpu_ms else None,
         "residents": total,
         "processes": WORKERS,
         "wall_s": round(wall, 1),
@@ -468,6 +506,11 @@ def main(argv=None) -> int:
     if meta is None:
         print(f"[{args.only}] building the digest city ...", flush=True)
         meta = build_city(args)
+    else:
+        # The schema moves on (new columns, new apps); the city's rows stay good.
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
     now = datetime.fromisoformat(meta["now"])
     ids = _resident_ids(args.limit)
     results = {"database": args.only, "rows": args.rows, "residents": len(ids), "machine": _machine(connection)}
@@ -487,8 +530,13 @@ def main(argv=None) -> int:
         f"[{args.only}] {r['residents']:,} residents in {r['wall_s']} s ({r['residents_per_s']}/s), "
         f"{r['digests_with_news']:,} with news, RSS per process {r['rss_mb_per_process']} MB; figures in {out}"
     )
+    print(
+        f"[{args.only}] CPU per digest {r['cpu_ms_per_digest']} ms (ours {r['python_cpu_ms_per_digest']}, "
+        f"database {r['db_cpu_ms_per_digest']}): on 2 idle cores {r['projected_per_s_on_2_idle_cores']}/s, "
+        f"100,000 in {r['projected_100k_s']} s; load average {results['machine']['load_avg'][0]:.1f}"
+    )
     met = r["wall_s"] * DEFAULT_RESIDENTS / max(1, r["residents"]) <= GOAL_SECONDS
-    print(f"[{args.only}] goal (100,000 in under {GOAL_SECONDS} s): {'met' if met else 'missed'}")
+    print(f"[{args.only}] goal (100,000 in under {GOAL_SECONDS} s, wall clock): {'met' if met else 'missed'}")
     return 0 if met or len(ids) < DEFAULT_RESIDENTS else 1
 
 

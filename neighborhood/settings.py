@@ -259,8 +259,7 @@ else:
     EMAIL_FILE_PATH = EMAIL_OUTBOX_DIR
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Jiefang <noreply@jiefang.local>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
-# Links in e-mails are absolute: where the site is reached from outside.
-JIEFANG_SITE_URL = env.str("JIEFANG_SITE_URL", default="http://127.0.0.1:8000")
+# (JIEFANG_SITE_URL, the base of links in e-mails, is set with the moderation settings below.)
 # Digests (docs/digest.md): residents per queued batch; how long a worker may hold a delivery
 # before it counts as dead; how long a queued delivery may wait before its task counts as lost.
 JIEFANG_DIGEST_BATCH = env.int("JIEFANG_DIGEST_BATCH", default=200)

@@ -17,7 +17,11 @@ def _site_url(path: str) -> str:
 
 
 def _send(recipient, template: str, context: dict) -> None:
-    if not recipient.email:
+    from apps.notifications.kinds import Kind
+    from apps.notifications.services import email_wanted
+
+    # The resident's e-mail preferences decide (notifications' "moderation decisions" switch).
+    if not recipient.email or not email_wanted(resident_id=recipient.pk, kind=Kind.MODERATION):
         return
     with translation.override(recipient.language or settings.LANGUAGE_CODE):
         context = {"recipient": recipient, **context}

@@ -108,6 +108,7 @@ def decision_notify(decision: Decision) -> None:
             kind=Kind.MODERATION,
             params={"subject": subject_phrase(decision), "decision": decision_phrase(decision)},
             url=reverse("moderation:decisions"),
+            email=False,  # moderation's own e-mail below carries the reasons and the appeal link
         )
     from .tasks import decision_email_send
 
@@ -123,6 +124,7 @@ def appeal_notify(appeal: Appeal) -> None:
             kind=Kind.MODERATION,
             params={"subject": subject_phrase(appeal.decision), "decision": appeal_phrase(appeal)},
             url=reverse("moderation:decisions"),
+            email=False,  # moderation's own e-mail below carries the reasons and the appeal link
         )
     from .tasks import appeal_email_send
 

@@ -66,6 +66,11 @@ def _email_wanted(recipient_ids: list[int], kind: str) -> list[int]:
     return [rid for rid in recipient_ids if stored.get(rid, default)]
 
 
+def email_wanted(*, resident_id: int, kind: str) -> bool:
+    """Whether the resident wants this kind of notification by e-mail at once."""
+    return bool(_email_wanted([resident_id], kind))
+
+
 def _emails_queue(notifications: list[Notification]) -> None:
     """One delivery row per notification to e-mail, sent by a task once this transaction commits."""
     if not notifications:
@@ -103,12 +108,16 @@ def _bell_on_commit(recipient_ids: list[int], event_type: str) -> None:
 
 
 @transaction.atomic
-def notification_send(*, recipient_id: int, kind: str, params: dict | None = None, url: str = "") -> Notification:
+def notification_send(
+    *, recipient_id: int, kind: str, params: dict | None = None, url: str = "", email: bool = True
+) -> Notification:
     """Stores an in-app notification for one resident, and queues its e-mail when the resident
-    wants this kind by e-mail (messages, deals, moderation decisions)."""
+    wants this kind by e-mail (messages, deals, moderation decisions). `email=False` is for a
+    caller that sends a richer e-mail of its own (moderation's, with the appeal link), which then
+    asks `email_wanted` itself."""
     Kind(kind)  # an unknown kind is a programming error, not user input
     notification = Notification.objects.create(recipient_id=recipient_id, kind=kind, params=params or {}, url=url)
-    if _email_wanted([recipient_id], kind):
+    if email and _email_wanted([recipient_id], kind):
         _emails_queue([notification])
     _bell_on_commit([recipient_id], "notification.created")
     return notification

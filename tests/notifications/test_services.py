@@ -327,3 +327,24 @@ def test_admin_requeues_a_failed_email(admin_client, django_capture_on_commit_ca
     assert resp.status_code == 302
     d.refresh_from_db()
     assert d.status == S.SENT and len(mail.outbox) == 1
+
+
+def test_moderation_decisions_go_by_email_once_and_only_if_wanted(django_capture_on_commit_callbacks):
+    """Moderation sends its own e-mail (reasons, appeal link); the preference decides whether it goes."""
+    from apps.moderation import services as moderation
+    from apps.moderation.models import Case, Decision
+    from tests.moderation.factories import moderator, reported_enough
+
+    wants, declines = neighbour(), neighbour(email_moderation=False)
+    for seller in (wants, declines):
+        stall = publish(seller)
+        with django_capture_on_commit_callbacks(execute=True):
+            reported_enough(stall, reason="spam")
+            case = Case.objects.latest("pk")
+            moderation.case_decide(
+                case=case, moderator=moderator(), action=Decision.Action.WARN, reason="Posted 5 times"
+            )
+    to_wants = [m for m in mail.outbox if m.to == [wants.email]]
+    assert len(to_wants) == 2 and "Posted 5 times" in to_wants[1].body  # the hold, then the warning
+    assert [m for m in mail.outbox if m.to == [declines.email]] == []
+    assert EmailDelivery.objects.filter(kind="notification").count() == 0  # no second, generic copy
