@@ -19,10 +19,13 @@
     }
   }
 
+  var events = 0; // live events seen: an API answer older than one of them must not undo it
+
   function resync(bell) {
+    var seen = events;
     fetch(bell.dataset.unreadUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (res) { return res.ok ? res.json() : null; })
-      .then(function (body) { if (body) show(bell, body.unread); })
+      .then(function (body) { if (body && seen === events) show(bell, body.unread); })
       .catch(function () { /* offline: the next reconnection tries again */ });
   }
 
@@ -30,15 +33,20 @@
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + bell.dataset.wsUrl);
     ws.onopen = function () {
+      bell.dataset.live = "1";
       resync(bell);
       attempt = 0;
     };
     ws.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === "notification.created" || frame.type === "notification.read") show(bell, frame.unread);
+      if (frame.type === "notification.created" || frame.type === "notification.read") {
+        events += 1;
+        show(bell, frame.unread);
+      }
     };
     ws.onclose = function (event) {
+      delete bell.dataset.live;
       if (event.code === 4401) return; // signed out
       attempt += 1;
       var wait = Math.min(30, Math.pow(2, attempt)) * 1000 * (0.5 + Math.random() / 2);
