@@ -264,7 +264,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # before it counts as dead; how long a queued delivery may wait before its task counts as lost.
 JIEFANG_DIGEST_BATCH = env.int("JIEFANG_DIGEST_BATCH", default=200)
 JIEFANG_EMAIL_CLAIM_LEASE_S = env.int("JIEFANG_EMAIL_CLAIM_LEASE_S", default=20 * 60)
-JIEFANG_DIGEST_REQUEUE_AFTER_S = env.int("JIEFANG_DIGEST_REQUEUE_AFTER_S", default=30 * 60)
+JIEFANG_DIGEST_REQUEUE_AFTER_S = env.int("JIEFANG_DIGEST_REQUEUE_AFTER_S", default=2 * 3600)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
