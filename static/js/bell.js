@@ -1,6 +1,7 @@
 // The notification bell, live: the user's own socket (/ws/me/, the chat app's consumer) forwards
-// "notification.created" and "notification.read" with the new unread count. Events can be lost (and
-// one may come before the socket is open), so every connection asks the API for the count too.
+// "notification.created" and "notification.read" with the new unread count. Events can be lost while
+// the socket is down, so a reconnection asks the API for the count (the first connection does not:
+// the page was just rendered with it, and one request fewer per page view counts on a busy server).
 (function () {
   "use strict";
 
@@ -34,7 +35,7 @@
     var ws = new WebSocket(scheme + location.host + bell.dataset.wsUrl);
     ws.onopen = function () {
       bell.dataset.live = "1";
-      resync(bell);
+      if (attempt > 0) resync(bell);
       attempt = 0;
     };
     ws.onmessage = function (event) {
