@@ -132,11 +132,18 @@ def stalls_feed(
     if cursor:
         score, pk = _decode(cursor)
         qs = qs.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
-    rows = list(_with_cards(qs)[: limit + 1])
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = _encode(rows[-1].rank, rows[-1].pk)
+    # Rank every stall in the circle reading only the columns the rank needs, then load the cards of
+    # the page alone: joining sellers for thousands of rows before the sort cost more than the rest.
+    ranked = list(qs.values_list("pk", "rank", "distance_m")[: limit + 1])
+    next_cursor = _encode(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
+    ranked = ranked[:limit]
+    cards = _with_cards(Stall.objects.filter(pk__in=[pk for pk, _, _ in ranked])).in_bulk()
+    rows = []
+    for pk, rank_value, distance in ranked:
+        stall = cards.get(pk)  # gone between the two reads: the page is one shorter, the cursor holds
+        if stall is not None:
+            stall.rank, stall.distance_m = rank_value, distance
+            rows.append(stall)
     seen = getattr(viewer, "feed_seen_at", None) if viewer is not None and viewer.is_authenticated else None
     for stall in rows:
         stall.is_new = seen is not None and stall.created_at > seen

@@ -109,7 +109,7 @@ def test_feed_query_count_is_bounded(django_assert_max_num_queries):
             publish(shop=shop, title=f"s{i}")
     for _ in range(5):
         publish(ResidentFactory(home=JINGAN))
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         page = feed(me, limit=25)
         for s in page.items:
             list(s.photos.all())
