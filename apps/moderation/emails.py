@@ -16,12 +16,15 @@ def _site_url(path: str) -> str:
     return settings.JIEFANG_SITE_URL.rstrip("/") + path
 
 
-def _send(recipient, template: str, context: dict) -> None:
+def _send(recipient, template: str, context: dict, *, always: bool = False) -> None:
     from apps.notifications.kinds import Kind
     from apps.notifications.services import email_wanted
 
-    # The resident's e-mail preferences decide (notifications' "moderation decisions" switch).
-    if not recipient.email or not email_wanted(resident_id=recipient.pk, kind=Kind.MODERATION):
+    # The resident's e-mail preferences decide (notifications' "moderation decisions" switch),
+    # unless the account is closed: then e-mail is the only way left to hear of it and appeal.
+    if not recipient.email:
+        return
+    if not always and not email_wanted(resident_id=recipient.pk, kind=Kind.MODERATION):
         return
     with translation.override(recipient.language or settings.LANGUAGE_CODE):
         context = {"recipient": recipient, **context}
@@ -44,7 +47,7 @@ def decision_email(decision: Decision) -> None:
             if selectors.decision_is_appealable(decision)
             else "",
         }
-    _send(recipient, "decision", context)
+    _send(recipient, "decision", context, always=decision.action == Decision.Action.BAN)
 
 
 def appeal_email(appeal: Appeal) -> None:

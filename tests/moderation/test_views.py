@@ -125,3 +125,16 @@ def test_the_shop_page_shows_recent_sanctions_and_a_report_link(client):
     assert 'data-testid="shop-sanctions"' in page and "3 penalty points" in page
     client.force_login(shop.owner)
     assert 'data-testid="report-link"' not in client.get(url).content.decode()
+
+
+def test_decision_e_mails_follow_the_preference_but_a_ban_is_always_e_mailed(django_capture_on_commit_callbacks):
+    from apps.notifications.services import preferences_update
+
+    person = neighbour()
+    preferences_update(resident=person, email_moderation=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resident_suspend_for(resident=person, moderator=moderator(), days=2, reason="Spam in the room")
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resident_ban_for(resident=person, moderator=moderator(), reason="Spam again after it")
+    assert len(mail.outbox) == 1 and "/moderation/appeal/" in mail.outbox[0].body
