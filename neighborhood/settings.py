@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "apps.core.ratelimit.ClientAddressMiddleware",
+    "apps.core.middleware.IdRangeMiddleware",
     "apps.accounts.middleware.ResidentLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -282,6 +283,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.schema.document_common_errors",
+    ],
     # Several serializers have a field named "kind" (stalls, pledges): name each choice set.
     "ENUM_NAME_OVERRIDES": {"PledgeKindEnum": "apps.shops.pledges.KIND_CHOICES"},
 }

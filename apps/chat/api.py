@@ -224,17 +224,20 @@ class ConversationReadApi(APIView):
         return Response({"read_seq": member.last_read_seq})
 
 
+class RoomJoinInput(serializers.Serializer):
+    cell = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1, help_text="An H3 cell")
+
+
 class RoomJoinApi(APIView):
     @extend_schema(
         summary="Join your neighbourhood room (or one of your shops' rooms by `cell`)",
-        request=inline_serializer("ChatRoomJoin", {"cell": serializers.IntegerField(required=False)}),
+        request=RoomJoinInput,
         responses={200: ConversationSerializer, **ERRORS},
     )
     def post(self, request):
-        cell = request.data.get("cell")
-        if cell is not None and (isinstance(cell, bool) or not isinstance(cell, int)):
-            raise DomainError(_("The cell must be an H3 cell as an integer."), field="cell")
-        room = services.room_join(resident=request.user, cell=cell)
+        data = RoomJoinInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        room = services.room_join(resident=request.user, cell=data.validated_data.get("cell"))
         room = selectors.conversation_get_for_member(resident=request.user, conversation_id=room.pk)
         data = _detail(room, request.user)
         data["can_post"] = selectors.can_post_in_room(request.user, room)

@@ -5,7 +5,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import ErrorSerializer
+from apps.core.api import ErrorSerializer, cursor_page
 
 from . import notify, selectors, services, targets
 from .models import Reason
@@ -57,7 +57,11 @@ class ReportFileApi(APIView):
 
 
 class ReportListApi(APIView):
-    @extend_schema(summary="My reports and their outcomes, newest first", responses=ModerationReport(many=True))
+    @extend_schema(
+        summary="My reports and their outcomes, newest first",
+        responses=cursor_page(ModerationReport),
+        operation_id="reports_mine_list",
+    )
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.reports_of(reporter=request.user), request, view=self)
@@ -103,7 +107,9 @@ class ModerationDecision(serializers.Serializer):
 
 class DecisionListApi(APIView):
     @extend_schema(
-        summary="Moderation decisions about me and my shops, newest first", responses=ModerationDecision(many=True)
+        summary="Moderation decisions about me and my shops, newest first",
+        responses=cursor_page(ModerationDecision),
+        operation_id="moderation_decisions_list",
     )
     def get(self, request):
         paginator = NewestFirst()

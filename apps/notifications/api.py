@@ -4,7 +4,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import ErrorSerializer
+from apps.core.api import ErrorSerializer, cursor_page
 
 from . import services
 from .models import NotificationPreferences
@@ -26,7 +26,11 @@ class NotificationCursor(CursorPagination):
 
 
 class NotificationListApi(APIView):
-    @extend_schema(responses=NotificationSerializer(many=True), summary="Your notifications, newest first")
+    @extend_schema(
+        responses=cursor_page(NotificationSerializer),
+        operation_id="notifications_list",
+        summary="Your notifications, newest first",
+    )
     def get(self, request):
         paginator = NotificationCursor()
         page = paginator.paginate_queryset(notifications_for(resident=request.user), request, view=self)

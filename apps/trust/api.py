@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Resident
-from apps.core.api import ErrorSerializer
+from apps.core.api import ErrorSerializer, cursor_page
 from apps.market.models import Stall
 from apps.shops import pledges
 from apps.shops.models import Shop
@@ -321,7 +321,11 @@ class DealMarkSerializer(serializers.Serializer):
 
 
 class DealListApi(APIView):
-    @extend_schema(responses=DealSerializer(many=True), summary="Your deals, as buyer or seller, newest first")
+    @extend_schema(
+        responses=cursor_page(DealSerializer),
+        operation_id="trust_deals_list",
+        summary="Your deals, as buyer or seller, newest first",
+    )
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.deals_for(resident=request.user), request, view=self)
@@ -421,7 +425,7 @@ class ReviewReplyApi(APIView):
 class ShopReviewListApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=PublicReviewSerializer(many=True), summary="Buyers' public reviews of a shop")
+    @extend_schema(responses=cursor_page(PublicReviewSerializer), summary="Buyers' public reviews of a shop")
     def get(self, request, pk: int):
         shop = get_object_or_404(Shop, pk=pk)
         paginator = NewestFirst()
@@ -431,7 +435,7 @@ class ShopReviewListApi(APIView):
 
 class ResidentReviewListApi(APIView):
     @extend_schema(
-        responses=PublicReviewSerializer(many=True), summary="Buyers' public reviews of a resident as a seller"
+        responses=cursor_page(PublicReviewSerializer), summary="Buyers' public reviews of a resident as a seller"
     )
     def get(self, request, pk: int):
         paginator = NewestFirst()
@@ -463,7 +467,11 @@ class DealClaimApi(APIView):
 
 
 class ClaimListApi(APIView):
-    @extend_schema(responses=ClaimSerializer(many=True), summary="Claims you made, and claims on shops you run")
+    @extend_schema(
+        responses=cursor_page(ClaimSerializer),
+        operation_id="trust_claims_list",
+        summary="Claims you made, and claims on shops you run",
+    )
     def get(self, request):
         paginator = NewestFirst()
         page = paginator.paginate_queryset(selectors.claims_for(resident=request.user), request, view=self)
