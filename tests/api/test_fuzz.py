@@ -30,7 +30,22 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
 @pytest.fixture
-def signed_in(db, client):
+def _test_database_stays_open():
+    """The WSGI app runs in this process, inside the test's transaction: like Django's test client,
+    keep it from closing the database connection at the end of each request (on PostgreSQL that
+    would end the test's transaction)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def signed_in(db, client, _test_database_stays_open):
     resident = ResidentFactory(home=JINGAN)
     client.force_login(resident)
     csrf = _get_new_csrf_string()
