@@ -116,6 +116,7 @@ def test_every_page_carries_a_nonce_policy_without_unsafe_inline_scripts(client)
     assert first.headers["X-Content-Type-Options"] == "nosniff"
     assert first.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert first.headers["X-Frame-Options"] == "DENY"
+    assert first.headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
 @pytest.mark.django_db
