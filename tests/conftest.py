@@ -45,6 +45,16 @@ def _media_root(tmp_path, settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_by_default():
+    """Each test starts in English, whatever language an earlier test's request activated."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (shared feed pages, rate-limit counters)."""
     from django.core.cache import cache

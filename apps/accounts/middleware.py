@@ -10,6 +10,10 @@ class ResidentLanguageMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = translation.get_language()
+            # Only for this request: the thread serves other people (and tasks) next.
+            with translation.override(user.language):
+                request.LANGUAGE_CODE = translation.get_language()
+                response = self.get_response(request)
+                response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+                return response
         return self.get_response(request)
