@@ -48,3 +48,9 @@ class HomeForm(forms.Form):
         if "lat" not in data or "lng" not in data:
             raise forms.ValidationError(_("Tap the map or use your location to choose your home area."))
         return data
+
+
+class EraseForm(forms.Form):
+    password = forms.CharField(
+        label=_("Your password, to confirm"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import DomainError
@@ -140,4 +141,48 @@ def resident_ban(*, resident: Resident) -> Resident:
 def resident_unban(*, resident: Resident) -> Resident:
     resident.is_active = True
     resident.save(update_fields=["is_active"])
+    return resident
+
+
+# --- Personal data -------------------------------------------------------------------------------------
+
+
+def resident_export(*, resident: Resident) -> dict:
+    """Everything the site holds about the resident, each app's part under its name."""
+    from . import personal_data
+
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "resident_id": resident.pk,
+        **{label: part.export_for(resident) for label, part in personal_data.parts().items()},
+    }
+
+
+@transaction.atomic
+def resident_erase(*, resident: Resident, password: str) -> Resident:
+    """Deletes the account: every app erases its part (apps/*/personal_data.py), then the profile
+    is blanked and closed. The row stays, empty, so that deals and moderation records keep pointing
+    at "an erased account" rather than vanishing with it (docs/personal-data.md)."""
+    from . import personal_data
+
+    if not resident.check_password(password):
+        raise DomainError(_("That is not your password."), field="password")
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    for part in personal_data.parts().values():
+        part.erase_for(resident)
+    resident.username = f"erased-{resident.pk}"
+    resident.email = f"erased-{resident.pk}@invalid"
+    resident.first_name = resident.last_name = ""
+    resident.display_name = "Former neighbour"  # stored, not shown in one reader's language
+    resident.bio = ""
+    resident.avatar = ""
+    resident.home_cell = None
+    resident.clear_place()
+    resident.share_acquaintances = False
+    resident.is_active = False
+    resident.is_staff = resident.is_superuser = False
+    resident.groups.clear()
+    resident.user_permissions.clear()
+    resident.set_unusable_password()  # also ends every session: Django checks the password's hash
+    resident.save()
     return resident

@@ -53,4 +53,7 @@ urlpatterns = [
     ),
     path("residents/<int:pk>/", views.resident_detail, name="resident_detail"),
     path("language/", views.language_switch, name="language"),
+    path("my-data/", views.my_data, name="my_data"),
+    path("my-data/export.json", views.my_data_json, name="my_data_json"),
+    path("my-data/export/", views.my_data_html, name="my_data_html"),
 ]

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -13,7 +14,7 @@ from apps.core.errors import DomainError
 from apps.nearby import geo
 
 from . import services
-from .forms import HomeForm, ProfileForm, SignUpForm
+from .forms import EraseForm, HomeForm, ProfileForm, SignUpForm
 from .models import Resident
 
 
@@ -124,3 +125,45 @@ def language_switch(request):
         request.POST = request.POST.copy()
         request.POST["next"] = request.headers.get("Referer") or reverse("home")
     return set_language(request)
+
+
+# --- Personal data -------------------------------------------------------------------------------------
+
+
+@login_required
+def my_data(request):
+    """Download everything the site holds about you, or delete your account."""
+    form = EraseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resident_erase(resident=request.user, password=form.cleaned_data["password"])
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            logout(request)
+            messages.success(request, _("Your account is deleted. Goodbye, neighbour."))
+            return redirect("home")
+    return render(request, "accounts/my_data.html", {"form": form})
+
+
+@login_required
+def my_data_json(request):
+    data = services.resident_export(resident=request.user)
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="jiefang-{request.user.pk}.json"'
+    return response
+
+
+def _as_tree(value):
+    """The export as nodes a template can walk: maps, lists and plain values."""
+    if isinstance(value, dict):
+        return {"kind": "map", "items": [(key, _as_tree(v)) for key, v in value.items()]}
+    if isinstance(value, list | tuple):
+        return {"kind": "list", "items": [_as_tree(v) for v in value]}
+    return {"kind": "value", "value": value}
+
+
+@login_required
+def my_data_html(request):
+    tree = _as_tree(services.resident_export(resident=request.user))
+    return render(request, "accounts/my_data_export.html", {"tree": tree})
