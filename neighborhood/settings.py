@@ -369,6 +369,9 @@ JIEFANG_RATE_LIMITS = {
     "sign_up": {"address": (10, HOUR)},
     # Moving the home often is how one would try to locate neighbours from coarse distances.
     "home_set": {"user": (6, DAY), "address": (60, HOUR)},
+    # The same for the feed's "near me now" origin, which is not stored: generous enough for paging
+    # and filtering around a few positions in a session (each request counts).
+    "near_me_now": {"user": (120, HOUR), "address": (600, HOUR)},
     "stall_publish": {"user": (30, HOUR), "address": (120, HOUR)},
     # Over all of a resident's sockets and HTTP together; each socket also has its own frame bucket.
     "message_send": {"user": (env.int("JIEFANG_CHAT_USER_RATE", default=30), 10), "address": (120, 10)},

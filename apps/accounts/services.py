@@ -12,6 +12,7 @@ from apps.core.images import image_clean
 from apps.core.ratelimit import rate_check
 from apps.nearby import geo
 
+from . import selectors
 from .models import Resident
 
 
@@ -88,6 +89,17 @@ def resident_home_set(*, resident: Resident, lat: float, lng: float) -> Resident
     resident.place_at(geo.cell_center(cell))
     resident.save(update_fields=["home_cell", "lat", "lng", *(geo.cell_field(r) for r in geo.RESOLUTIONS)])
     return resident
+
+
+def near_me_now_origin(*, viewer, lat: float, lng: float) -> geo.Point:
+    """Where a one-off "near me now" feed is measured from: the position snapped to a fine cell
+    centre, never stored. Every position asked for counts against `near_me_now`, per viewer and per
+    address: moving one's origin around a neighbour and reading the distances is how one would try
+    to locate them, so it is limited like moving the home is (docs/security.md). Counting every
+    request, pages of the same position included, keeps the positions themselves out of the cache."""
+    origin = selectors.snap_near_me_now(lat=lat, lng=lng)
+    rate_check("near_me_now", user=viewer)
+    return origin
 
 
 @transaction.atomic

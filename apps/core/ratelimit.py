@@ -1,5 +1,5 @@
 """One rate limiter for every write a person could flood: sign-ups, stalls, messages, reports,
-vouches, home moves.
+vouches, home moves; and for the one read that moves an origin around neighbours, "near me now".
 
 The services that own those writes call `rate_check(action, user=...)`; it counts one more `action`
 for the user and for the client's address, and raises `RateLimited` (429, with `retry_after`
@@ -73,6 +73,8 @@ def _message(action: str, scope: str) -> str:
         ("sign_up", "address"): _("Too many accounts were created from your network."),
         ("home_set", "user"): _("You have moved your home area too often."),
         ("home_set", "address"): _("Home areas were changed too often from your network."),
+        ("near_me_now", "user"): _("You have asked for the feed around a position of your own too often."),
+        ("near_me_now", "address"): _("The feed was asked for around positions too often from your network."),
         ("stall_publish", "user"): _("You are posting stalls too fast."),
         ("stall_publish", "address"): _("Too many stalls were posted from your network."),
         ("message_send", "user"): _("You are sending messages too fast."),

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.selectors import snap_near_me_now
+from apps.accounts.services import near_me_now_origin
 from apps.core.api import ErrorSerializer
 from apps.core.errors import DomainError, NotAllowed
 from apps.nearby import geo
@@ -133,7 +133,7 @@ class FeedPageSerializer(serializers.Serializer):
 def feed_origin(user, lat, lng):
     """Where the feed is measured from: a one-off position (snapped, never stored), else home."""
     if lat is not None:
-        return snap_near_me_now(lat=lat, lng=lng)
+        return near_me_now_origin(viewer=user, lat=lat, lng=lng)
     if user.is_authenticated and user.point is not None:
         return user.point
     return geo.Point(*settings.JIEFANG_DEFAULT_CENTER)

@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.accounts.selectors import snap_near_me_now
+from apps.accounts.services import near_me_now_origin
 from apps.core.errors import DomainError
 from apps.nearby import geo
 from apps.nearby.selectors import InvalidCursor
@@ -50,7 +50,7 @@ def _feed_query(request):
         )
         radius = d.get("radius_m") or radius
         if d.get("lat") is not None:
-            origin = snap_near_me_now(lat=d["lat"], lng=d["lng"])
+            origin = near_me_now_origin(viewer=user, lat=d["lat"], lng=d["lng"])
             near_me_now = True
     return form, origin, radius, filters, near_me_now
 

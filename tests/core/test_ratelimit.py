@@ -232,3 +232,50 @@ def test_vouches_from_one_address_are_limited_across_vouchers(rate_limit):
     finally:
         client_address.reset(token)
     assert "Too many vouches were given from your network." in refused.value.message
+
+
+# --- "Near me now": the one read that moves an origin around neighbours ------------------------------
+
+
+def test_near_me_now_positions_are_limited_per_resident_on_the_api_and_the_pages(client, api_client, rate_limit):
+    rate_limit("near_me_now", user=(2, LONG), address=(100, LONG))
+    me = ResidentFactory(home=JINGAN)
+    api_client.force_authenticate(me)
+    client.force_login(me)
+    here = {"lat": 31.2301, "lng": 121.4701}
+    assert api_client.get("/api/stalls/feed/", here).status_code == 200
+    assert client.get(reverse("market:map"), here).status_code == 200
+    refused = api_client.get("/api/stalls/feed/", here)
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert refused.headers["Retry-After"] == str(refused.json()["retry_after"])
+    page = client.get(reverse("home"), here)
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) > 0
+    assert "You have asked for the feed around a position of your own too often." in page.content.decode()
+    # The feed around the home is not a position of one's own choosing: it is never counted.
+    assert api_client.get("/api/stalls/feed/").status_code == 200
+    assert client.get(reverse("home")).status_code == 200
+    other = ResidentFactory(home=JINGAN)
+    api_client.force_authenticate(other)
+    assert api_client.get("/api/stalls/feed/", here).status_code == 200
+
+
+def test_near_me_now_is_limited_per_address_across_residents_and_visitors(api_client, rate_limit):
+    rate_limit("near_me_now", user=(100, LONG), address=(2, LONG))
+    here = {"lat": 31.2301, "lng": 121.4701}
+    for resident in (ResidentFactory(home=JINGAN), ResidentFactory(home=JINGAN)):
+        api_client.force_authenticate(resident)
+        assert api_client.get("/api/stalls/feed/", here, REMOTE_ADDR="203.0.113.90").status_code == 200
+    api_client.force_authenticate(None)
+    refused = api_client.get("/api/stalls/feed/", here, REMOTE_ADDR="203.0.113.90")
+    assert refused.status_code == 429
+    assert refused.json()["detail"].startswith("The feed was asked for around positions too often from your network.")
+    assert api_client.get("/api/stalls/feed/", here, REMOTE_ADDR="203.0.113.91").status_code == 200
+
+
+def test_a_refused_near_me_now_position_is_still_validated_first(api_client, rate_limit):
+    """Bad input is a 400 and uses up nothing, as everywhere else."""
+    rate_limit("near_me_now", user=(1, LONG))
+    api_client.force_authenticate(ResidentFactory(home=JINGAN))
+    assert api_client.get("/api/stalls/feed/", {"lat": 91, "lng": 121.47}).status_code == 400
+    assert api_client.get("/api/stalls/feed/", {"lat": 31.23, "lng": 121.47}).status_code == 200
