@@ -39,7 +39,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import Resident
 from apps.core import ratelimit
-from apps.market.models import Stall
+from apps.market.models import Stall, StallPhoto
 from apps.nearby import geo
 from apps.notifications.selectors import digest_preview
 from apps.trust.services import residency_decide
@@ -604,9 +604,19 @@ def _latlng(p: geo.Point) -> tuple[float, float]:
 
 
 def test_nothing_the_victim_sent_is_kept_finer_than_their_cell():
-    """The true point went through the home form and two photos' EXIF: no column anywhere holds a
-    number near it that is not the cell's own, and the photos are stored without EXIF."""
+    """The true point went through the home form and the EXIF of photos sent through the API and the
+    pages (avatar, stalls): no column anywhere holds a number near it that is not the cell's own, and
+    every photo is stored without EXIF."""
     victim, stall = sign_up_victim()
+    web = Client()
+    web.force_login(victim)
+    page_photo = SimpleUploadedFile("porch.jpg", gps_jpeg(TRUE), "image/jpeg")
+    form = {"kind": "free", "title": "Pot plants", "category": "other", "quantity": 1, "photos": [page_photo]}
+    assert web.post("/market/stalls/new/", form).status_code == 302
+    page_avatar = SimpleUploadedFile("me.jpg", gps_jpeg(TRUE), "image/jpeg")
+    profile = {"display_name": "Mei", "bio": "", "language": "en", "radius_m": 1000, "avatar": page_avatar}
+    assert web.post("/accounts/profile/", profile).status_code == 302
+    victim.refresh_from_db()
     assert (victim.lat, victim.lng) == (CENTRE.lat, CENTRE.lng)
     assert (stall.lat, stall.lng) == (CENTRE.lat, CENTRE.lng)
     public = public_numbers()
@@ -618,7 +628,9 @@ def test_nothing_the_victim_sent_is_kept_finer_than_their_cell():
                 near = model._default_manager.filter(**{f"{f.name}__range": (true - NEAR_DEG, true + NEAR_DEG)})
                 values = {float(v) for v in near.values_list(f.name, flat=True)}
                 assert all(any(abs(v - k) < SAME for k in public) for v in values), (model, f.name, values)
-    for file in (victim.avatar, stall.photos.get().image):
+    files = [victim.avatar, *(p.image for p in StallPhoto.objects.filter(stall__seller=victim))]
+    assert len(files) == 3
+    for file in files:
         raw = file.open("rb").read()
         file.close()
         image = Image.open(io.BytesIO(raw))
