@@ -65,9 +65,17 @@ def parse_args(argv=None):
     p.add_argument("--dir", type=Path, default=ROOT / "var" / "bench")
     p.add_argument("--only", choices=("sqlite", "postgresql"))
     p.add_argument("--no-load", action="store_true", help="skip the page load test")
+    p.add_argument("--no-queries", action="store_true", help="skip the query timings (the page load test only)")
     p.add_argument("--load-seconds", type=int, default=20)
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument("--workers", type=int, default=2, help="server worker processes")
+    p.add_argument(
+        "--server",
+        choices=("uvicorn", "gunicorn"),
+        default="uvicorn",
+        help="uvicorn: the ASGI application serves everything; gunicorn: WSGI workers serve the pages (the"
+        " split deployment of the README, where uvicorn keeps only the WebSockets)",
+    )
     p.add_argument("--sessions", type=int, default=400, help="logged-in residents the load is spread over")
     args = p.parse_args(argv)
     args.no_postgis = True
@@ -286,6 +294,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by the processes of one process group: the server's."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ...; utime, stime at 11, 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def page_load(alias: str, args) -> dict:
     from django.db import connections
 
@@ -307,13 +329,28 @@ def page_load(alias: str, args) -> dict:
         "DJANGO_SECRET_KEY": secret,
         "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_POOL": "true" if db_url.startswith("postgres") else "false",
+        # Under ASGI persistent connections are per thread and pile up: a pool. WSGI workers have one
+        # thread each: Django's persistent connections.
+        "DATABASE_POOL": "true" if db_url.startswith("postgres") and args.server == "uvicorn" else "false",
+        "DATABASE_CONN_MAX_AGE": "60",
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "uvicorn"),
+    bin_dir = Path(sys.executable).parent
+    if args.server == "gunicorn":
+        command = [
+            str(bin_dir / "gunicorn"),
+            "neighborhood.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ]
+    else:
+        command = [
+            str(bin_dir / "uvicorn"),
             "neighborhood.asgi:application",
             "--host",
             "127.0.0.1",
@@ -324,7 +361,9 @@ def page_load(alias: str, args) -> dict:
             "--no-access-log",
             "--log-level",
             "warning",
-        ],
+        ]
+    server = subprocess.Popen(
+        command,
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -346,6 +385,7 @@ def page_load(alias: str, args) -> dict:
             base = f"http://127.0.0.1:{port}/"
             # warm-up: every worker imports, connects and fills the card cache once
             subprocess.run([wrk, "-t1", "-c8", "-d3s", "-s", str(script), base], env=wenv, capture_output=True)
+            cpu_before = group_cpu_seconds(server.pid)
             done = subprocess.run(
                 [
                     wrk,
@@ -363,18 +403,23 @@ def page_load(alias: str, args) -> dict:
                 text=True,
                 check=True,
             )
+        cpu = group_cpu_seconds(server.pid) - cpu_before
         line = next(x for x in done.stdout.splitlines() if x.startswith("JSON "))
         res = json.loads(line[5:])
+        res["server_cpu_ms_per_request"] = cpu * 1000 / max(1, res["requests"])
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     res["rps"] = res["requests"] / res["seconds"]
     res["error_rate"] = res["errors"] / max(1, res["requests"])
-    res.update({"workers": args.workers, "connections": args.connections, "sessions": args.sessions})
+    res.update(
+        {"server": args.server, "workers": args.workers, "connections": args.connections, "sessions": args.sessions}
+    )
     print(
         f"[{alias}] feed page: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p95 {res['p95_ms']:.1f} ms,"
-        f" p99 {res['p99_ms']:.1f} ms, errors {res['error_rate']:.2%} ({args.workers} uvicorn workers,"
-        f" {args.connections} connections, {args.sessions} residents; goal >= 300 req/s, p95 < 100 ms)",
+        f" p99 {res['p99_ms']:.1f} ms, errors {res['error_rate']:.2%} ({args.workers} {args.server} workers,"
+        f" {args.connections} connections, {args.sessions} residents; goal >= 300 req/s, p95 < 100 ms);"
+        f" server CPU {res['server_cpu_ms_per_request']:.2f} ms per request",
         flush=True,
     )
     return res
@@ -426,14 +471,16 @@ def main(argv=None) -> int:
     ensure_residents(alias, args, meta)
     now = datetime.fromisoformat(meta["now"])
     results = {"machine": city.describe_machine([alias]), "database": name}
-    results["queries"] = {str(k): v for k, v in feed_queries(alias, args, now).items()}
+    if not args.no_queries:
+        results["queries"] = {str(k): v for k, v in feed_queries(alias, args, now).items()}
     if not args.no_load:
         results["page"] = page_load(alias, args)
     out = args.dir / f"feed-{name}-{args.rows}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"figures written to {out}")
-    met = all(results["queries"][str(r)]["feed_ms"]["p95"] <= GOALS_P95_MS[r] for r in RADII_M)
-    print(f"[{name}] query goals {'met' if met else 'missed'}", flush=True)
+    if not args.no_queries:
+        met = all(results["queries"][str(r)]["feed_ms"]["p95"] <= GOALS_P95_MS[r] for r in RADII_M)
+        print(f"[{name}] query goals {'met' if met else 'missed'}", flush=True)
     return 0
 
 

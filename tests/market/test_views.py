@@ -169,3 +169,21 @@ def test_message_the_seller_opens_a_conversation_about_the_stall(client):
     assert resp.status_code == 302 and "/chat/" in resp.url
     again = client.post(reverse("chat:open_stall", args=[stall.pk]))
     assert again.url == resp.url  # the same conversation is reused
+
+
+def test_the_unfiltered_filter_form_is_shared_per_language_and_filtered_ones_keep_their_values(client):
+    """The filter form of an unfiltered feed is rendered once per language and reused; a filtered
+    feed renders its own form, with the reader's values and errors."""
+    english = ResidentFactory(home=JINGAN, language="en")
+    chinese = ResidentFactory(home=JINGAN, language="zh-hans")
+    for _ in range(2):
+        client.force_login(english)
+        html = client.get(reverse("home")).content.decode()
+        assert '<label for="id_kind">Kind</label>' in html
+        client.force_login(chinese)
+        html = client.get(reverse("home")).content.decode()
+        assert '<label for="id_kind">类型</label>' in html
+    html = client.get(reverse("home"), {"q": "lychee", "price_min": "12"}).content.decode()
+    assert 'value="lychee"' in html and 'value="12"' in html and "<details class=\"filters\" open>" in html
+    html = client.get(reverse("home")).content.decode()
+    assert 'value="lychee"' not in html and "<details class=\"filters\">" in html
