@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session, auth and message middleware: its 503 needs nothing from the database.
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,6 +159,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker, cache --------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# The longest a cache call, a live event or a task's publication waits for a Redis that hangs.
+REDIS_TIMEOUT_S = env.float("REDIS_TIMEOUT_S", default=2.0)
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -166,11 +170,18 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    # A Redis that cannot be reached reads as an empty cache (apps/core/cache.py): pages are served
+    # without it, never a 500. Each call waits at most REDIS_TIMEOUT_S for a Redis that hangs.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apps.core.cache.DegradingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "jiefang",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_S,
+                "socket_timeout": REDIS_TIMEOUT_S,
+                "retry_after": env.float("JIEFANG_CACHE_RETRY_AFTER_S", default=2.0),
+            },
         }
     }
 else:
@@ -186,8 +197,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Unacknowledged tasks (acks_late) of a worker that died come back after this many seconds.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # A broker that hangs holds a publishing request for at most this long (then the outbox keeps the task).
+    "socket_timeout": REDIS_TIMEOUT_S,
+    "socket_connect_timeout": REDIS_TIMEOUT_S,
+}
+# Tasks owed by a commit are written to an outbox in the same transaction (apps/core/outbox.py); rows
+# still there after the grace time (the broker was down at the commit) are published by beat.
+JIEFANG_OUTBOX_GRACE_S = env.int("JIEFANG_OUTBOX_GRACE_S", default=60)
+JIEFANG_OUTBOX_FLUSH_S = env.float("JIEFANG_OUTBOX_FLUSH_S", default=30.0)
 CELERY_BEAT_SCHEDULE = {
+    "outbox-flush": {"task": "apps.core.tasks.outbox_flush", "schedule": JIEFANG_OUTBOX_FLUSH_S},
     "stalls-expire": {"task": "apps.market.tasks.stalls_expire", "schedule": 300.0},
     "suspensions-lift": {"task": "apps.moderation.tasks.suspensions_lift", "schedule": 900.0},
     "trust-claims-escalate": {"task": "apps.trust.tasks.claims_escalate_overdue", "schedule": 900.0},

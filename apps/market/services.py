@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import Resident
 from apps.core.errors import DomainError, NotAllowed
 from apps.core.images import image_clean
+from apps.core.outbox import task_queue_on_commit
 from apps.core.ratelimit import rate_check
 from apps.shops.models import Shop
 
@@ -175,7 +176,7 @@ def stall_publish(
     if shop is not None:
         from .tasks import stall_notify_followers
 
-        transaction.on_commit(lambda: stall_notify_followers.delay(stall.pk))
+        task_queue_on_commit(stall_notify_followers, stall.pk)
     return stall
 
 

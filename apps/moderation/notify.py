@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
+from apps.core.outbox import task_queue_on_commit
 from apps.notifications.kinds import Kind
 from apps.notifications.services import notification_send
 
@@ -113,7 +113,7 @@ def decision_notify(decision: Decision) -> None:
     from .tasks import decision_email_send
 
     decision_id = decision.pk
-    transaction.on_commit(lambda: decision_email_send.delay(decision_id))
+    task_queue_on_commit(decision_email_send, decision_id)
 
 
 def appeal_notify(appeal: Appeal) -> None:
@@ -129,4 +129,4 @@ def appeal_notify(appeal: Appeal) -> None:
     from .tasks import appeal_email_send
 
     appeal_id = appeal.pk
-    transaction.on_commit(lambda: appeal_email_send.delay(appeal_id))
+    task_queue_on_commit(appeal_email_send, appeal_id)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from apps.chat import events
 from apps.core.errors import DomainError
+from apps.core.outbox import task_queue_on_commit, tasks_queue_on_commit
 
 from . import emails, mail
 from .digest import DigestBuilder, digest_since
@@ -91,7 +92,7 @@ def _emails_queue(notifications: list[Notification]) -> None:
     ids = [row.pk for row in rows]
     from .tasks import delivery_send
 
-    transaction.on_commit(lambda: [delivery_send.delay(pk) for pk in ids])
+    tasks_queue_on_commit(delivery_send, [(pk,) for pk in ids])
 
 
 def _bell_on_commit(recipient_ids: list[int], event_type: str) -> None:
@@ -377,7 +378,7 @@ def _batch_queue_on_commit(ids: list[int], countdown: int | None = None) -> None
         return
     from .tasks import deliveries_send
 
-    transaction.on_commit(lambda: deliveries_send.apply_async((ids,), countdown=countdown))
+    task_queue_on_commit(deliveries_send, ids, countdown=countdown)
 
 
 def deliveries_recover(*, now: datetime | None = None) -> dict[str, int]:
@@ -578,7 +579,7 @@ def _fail_or_retry(delivery: EmailDelivery, token, *, failures: int, code, error
     ):
         from .tasks import delivery_send
 
-        transaction.on_commit(lambda: delivery_send.apply_async((delivery.pk,), countdown=wait))
+        task_queue_on_commit(delivery_send, delivery.pk, countdown=wait)
     return "retry"
 
 

@@ -1,0 +1,60 @@
+"""The cache degrades instead of failing when Redis cannot be reached (apps/core/cache.py). Pointed
+at a port where nothing listens: no Redis server is needed, so this runs in both CI passes."""
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from apps.core import cache as degrading
+from apps.core.ratelimit import rate_check
+from tests.accounts.factories import ResidentFactory
+
+UNREACHABLE = {
+    "default": {
+        "BACKEND": "apps.core.cache.DegradingRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "retry_after": 2},
+    }
+}
+
+
+@pytest.fixture
+def unreachable_cache():
+    degrading._down_until.clear()
+    with override_settings(CACHES=UNREACHABLE):
+        yield caches["default"]
+    degrading._down_until.clear()
+
+
+def test_an_unreachable_cache_reads_as_an_empty_one_that_keeps_nothing(unreachable_cache):
+    cache = unreachable_cache
+    assert cache.get("k") is None
+    assert cache.get("k", "fallback") == "fallback"
+    assert cache.add("k", 1) is False
+    cache.set("k", 1)
+    assert cache.get("k") is None
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.touch("k") is False
+    assert cache.delete("k") is False
+    assert cache.has_key("k") is False
+    with pytest.raises(ValueError):
+        cache.incr("k")
+    with pytest.raises(ValueError):
+        cache.decr("k")
+    cache.set_many({"a": 1})
+    cache.delete_many(["a"])
+
+
+def test_after_a_failure_the_process_leaves_redis_alone_for_a_while(unreachable_cache):
+    unreachable_cache.get("k")
+    assert degrading._down_until["redis://127.0.0.1:1/0"]
+
+
+@pytest.mark.django_db
+def test_pages_and_limited_writes_go_on_without_the_cache(unreachable_cache, client, rate_limit):
+    resident = ResidentFactory()
+    client.force_login(resident)
+    assert client.get("/").status_code == 200
+    rate_limit("vouch_give", user=(1, 3600))
+    rate_check("vouch_give", user=resident)
+    rate_check("vouch_give", user=resident)  # over the limit, but the counter is out of reach
