@@ -407,6 +407,9 @@ JIEFANG_RATE_LIMITS = {
 }
 # Multiplies every count above: benchmarks that drive many residents from one address lift them.
 JIEFANG_RATE_LIMIT_SCALE = env.float("JIEFANG_RATE_LIMIT_SCALE", default=1.0)
+# Our own reverse proxies (addresses or networks): behind them the client is read from
+# X-Forwarded-For (apps.core.ratelimit.client_ip), as uvicorn does for --forwarded-allow-ips.
+JIEFANG_TRUSTED_PROXIES = env.list("JIEFANG_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -23,6 +23,7 @@ JIEFANG_RATE_LIMIT_SCALE multiplies every count (benchmarks lift them with it).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import math
@@ -101,9 +102,41 @@ def address_key(address: str) -> str:
     return str(ip)
 
 
+def _trusted_proxy(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(tuple(settings.JIEFANG_TRUSTED_PROXIES)))
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(configured: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in configured)
+
+
+def client_ip(request) -> str | None:
+    """The address of the client, not of our own proxy. uvicorn already does this for the proxies
+    of --forwarded-allow-ips; gunicorn leaves REMOTE_ADDR at the proxy's address. When the request
+    comes from a trusted proxy (JIEFANG_TRUSTED_PROXIES), the client is the right-most address of
+    X-Forwarded-For that is not one of ours: what a client writes itself stays to the left of it."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    if remote is None or not _trusted_proxy(remote):
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    for address in reversed(forwarded):
+        if _trusted_proxy(address):
+            continue
+        try:
+            return str(ipaddress.ip_address(address))
+        except ValueError:
+            break  # not what a proxy of ours writes: count the proxy's own address
+    return remote
+
+
 def request_address(request) -> str | None:
     """The client's address as limits count it (django-axes counts log-in failures by it too)."""
-    address = request.META.get("REMOTE_ADDR")
+    address = client_ip(request)
     return address_key(address) if address else None
 
 
@@ -194,7 +227,7 @@ class ClientAddressMiddleware:
 
     def __call__(self, request):
         refusals: list[RateLimited] = []
-        address_token = client_address.set(request.META.get("REMOTE_ADDR") or None)
+        address_token = client_address.set(client_ip(request))
         refusals_token = _refusals.set(refusals)
         try:
             response = self.get_response(request)

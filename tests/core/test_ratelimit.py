@@ -279,3 +279,22 @@ def test_a_refused_near_me_now_position_is_still_validated_first(api_client, rat
     api_client.force_authenticate(ResidentFactory(home=JINGAN))
     assert api_client.get("/api/stalls/feed/", {"lat": 91, "lng": 121.47}).status_code == 400
     assert api_client.get("/api/stalls/feed/", {"lat": 31.23, "lng": 121.47}).status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_client_is_read_from_x_forwarded_for(rf, settings):
+    """gunicorn leaves REMOTE_ADDR at the proxy's address: limits and lockouts must count the
+    client, and nobody may choose the address counted by writing the header themselves."""
+    from apps.core.ratelimit import client_ip, request_address
+
+    settings.JIEFANG_TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    proxied = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert client_ip(proxied) == "203.0.113.7" == request_address(proxied)
+    # a client's own header stays on the left of what our proxies add
+    spoofed = rf.get("/", REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7, 10.0.0.5")
+    assert client_ip(spoofed) == "203.0.113.7"
+    # from anywhere else the header is ignored
+    direct = rf.get("/", REMOTE_ADDR="192.0.2.44", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert client_ip(direct) == "192.0.2.44"
+    # a trusted proxy with no header, or a header of garbage, is counted as itself
+    assert client_ip(rf.get("/", REMOTE_ADDR="127.0.0.1")) == "127.0.0.1"
+    assert client_ip(rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, not-an-ip")) == "127.0.0.1"
