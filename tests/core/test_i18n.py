@@ -120,3 +120,20 @@ def test_an_english_resident_keeps_english_in_a_chinese_browser(db, client):
     page = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"}).content.decode()
     assert '<html lang="en">' in page
     assert "Log out" in page
+
+
+def test_notification_kinds_and_texts_read_in_chinese():
+    """Their strings once lived in an app catalogue of their own that makemessages no longer
+    filled: the bell spoke English to Chinese readers. One catalogue now, and this checks them."""
+    from apps.notifications.kinds import TEXTS, Kind
+
+    with translation.override("zh-hans"):
+        chinese = [str(label) for label in Kind.labels] + [str(text) for text in TEXTS.values()]
+    with translation.override("en"):
+        english = [str(label) for label in Kind.labels] + [str(text) for text in TEXTS.values()]
+    assert all(zh != en for zh, en in zip(chinese, english, strict=True)), list(zip(chinese, english, strict=True))
+
+
+def test_there_is_one_catalogue():
+    roots = list(Path(settings.BASE_DIR, "apps").glob("*/locale"))
+    assert roots == [], "app catalogues are not filled by `make messages`; keep every string in locale/"
