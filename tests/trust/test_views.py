@@ -180,3 +180,26 @@ def test_the_profile_page_reads_a_bounded_number_of_queries(client, django_asser
     c = logged_in(client, buyer)
     with django_assert_max_num_queries(45):
         c.get(reverse("accounts:resident_detail", args=[own_stall.seller_id]))
+
+
+def test_a_deal_and_its_claim_are_read_by_their_parties_and_their_areas_moderators_only(client, shop, buyer):
+    from tests.accounts.factories import ResidentFactory
+    from tests.moderation.factories import PUDONG, superuser
+    from tests.moderation.factories import moderator as area_moderator
+
+    made = deal(publish(shop=shop, title="Lychees"), buyer)
+    claim = services.claim_open(buyer=buyer, deal=made, kind=pledges.REFUND_NO_RETURN, text="Half were rotten")
+    pages = [reverse("trust:deal", args=[made.pk]), reverse("trust:claim", args=[claim.pk])]
+    for viewer, status in [
+        (buyer, 200),
+        (shop.owner, 200),
+        (area_moderator(), 200),  # Jing'an, where the shop is
+        (superuser(), 200),
+        (area_moderator(at=PUDONG), 403),
+        (ResidentFactory(is_staff=True), 403),  # staff, but no moderator
+        (neighbour(), 403),
+    ]:
+        client.force_login(viewer)
+        for url in pages:
+            assert client.get(url).status_code == status, (viewer, url)
+        assert ("Half were rotten" in client.get(pages[1]).content.decode()) is (status == 200)
