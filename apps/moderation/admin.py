@@ -658,7 +658,8 @@ class ModeratorAreaForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["moderator"].queryset = Resident.objects.filter(is_staff=True, is_active=True)
+        if "moderator" in self.fields:  # not on the read-only page of an existing assignment
+            self.fields["moderator"].queryset = Resident.objects.filter(is_staff=True, is_active=True)
 
     def clean_area(self):
         text = self.cleaned_data["area"].strip()
@@ -684,6 +685,13 @@ class ModeratorAreaAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_superuser
+
+    # An assignment is made or removed, never edited: its page shows it read-only.
+    def get_fields(self, request, obj=None):
+        return ("moderator", "area") if obj is None else ("moderator", "area_label", "assigned_by", "assigned_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("moderator", "area_label", "assigned_by", "assigned_at")
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser

@@ -303,6 +303,10 @@ def test_only_superusers_assign_areas(client, roles):
     assert AuditEntry.objects.filter(action="area.assign", actor=roles["super"]).exists()
     bad = client.post(url, {"moderator": target.pk, "area": "not-a-cell"})
     assert bad.status_code == 200 and "H3 cell" in bad.content.decode()
+    # An assignment's own page shows it, read-only (it once failed with a server error).
+    assigned = ModeratorArea.objects.get(moderator=target)
+    page = client.get(reverse("admin:moderation_moderatorarea_change", args=[assigned.pk]))
+    assert page.status_code == 200 and areas.area_label(assigned.cell) in page.content.decode()
 
 
 @pytest.mark.parametrize("action", ["grant", "refuse"])
