@@ -25,11 +25,10 @@ import json
 import re
 
 import pytest
-from django.conf import settings
 from django.db import transaction
-from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.security.conftest import client_as
 from tests.security.matrix import (
     ANY,
     EVERYONE,
@@ -44,7 +43,7 @@ from tests.security.matrix import (
     outcome,
     signed_in_any,
 )
-from tests.security.world import ROLES, SECRETS, build
+from tests.security.world import ROLES, SECRETS
 from tests.shops.factories import image_upload
 
 # Shorthands for the rows.
@@ -448,33 +447,8 @@ ADMIN_PREFIX = "admin:"  # Django admin: test_admin_matrix.py
 # --- Running a row --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Built once; every test's requests run in savepoints inside this transaction, rolled back at the end."""
-    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
-    with django_db_blocker.unblock(), media, transaction.atomic():
-        built = build()
-        built.sessions = {role: _session_of(user) for role, user in built.roles.items() if user is not None}
-        yield built
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(autouse=True)
-def _no_flood_limits(settings):
-    # Eight roles from one address in a row: the matrix is about who, not how often (test_ratelimit is).
-    settings.JIEFANG_RATE_LIMIT_SCALE = 1000
-
-
-def _session_of(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 def _request(row: Row, world, role: str):
-    client = Client()
-    if role in world.sessions:  # signed in once for the module (a row that logs out is rolled back)
-        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+    client = client_as(world, role)
     url, body = row.url(world), row.body(world)
     method = getattr(client, row.method.lower())
     if row.method == "GET":

@@ -13,8 +13,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from apps.accounts.models import Resident
 from apps.accounts.services import resident_home_set
 from apps.chat import services as chat
 from apps.chat.models import Conversation
@@ -86,6 +88,10 @@ def build() -> World:
     moderator_a = moderator(at=JINGAN, username="moderator_a")
     moderator_b = moderator(at=PUDONG, username="moderator_b")
     resident_home_set(resident=moderator_b, lat=PUDONG.lat, lng=PUDONG.lng)  # each moderator lives in their area
+    for mod in (moderator_a, moderator_b):
+        # As a deployment may let its moderators read deals and claims (the admin scopes them by area).
+        mod.user_permissions.add(*Permission.objects.filter(codename__in=["view_deal", "view_pledgeclaim"]))
+    moderator_a, moderator_b = (Resident.objects.get(pk=m.pk) for m in (moderator_a, moderator_b))
     root = superuser(username="root", home=JINGAN)
     w.roles = {
         "anonymous": None,
