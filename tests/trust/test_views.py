@@ -47,6 +47,21 @@ def test_the_letter_flow_through_the_pages(client):
     assert resident.is_verified_resident
 
 
+def test_a_locked_letter_answers_429_with_the_time_to_wait(client):
+    resident = neighbour()
+    c = logged_in(client, resident)
+    c.post(reverse("trust:letter_request"), {"postal_address": ADDRESS})
+    services.residency_letters_print(moderator=moderator(), letter_ids=[ResidencyLetter.objects.get().pk])
+    for _ in range(4):
+        assert c.post(reverse("trust:code_enter"), {"letter_code": "WRONG-CODE"}).status_code == 200
+    response = c.post(reverse("trust:code_enter"), {"letter_code": "WRONG-CODE"})
+    assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 24 * 3600
+    assert "this letter is locked" in response.content.decode()
+    assert "Try again in 24 hours." in response.content.decode()
+    response = c.post(reverse("trust:letter_request"), {"postal_address": ADDRESS})
+    assert response.status_code == 429 and "Try again in 24 hours." in response.content.decode()
+
+
 def test_profile_shows_the_ladder_with_reasons_and_the_vouch_button(client, own_stall, seller, buyer):
     deal(own_stall, buyer)
     page = logged_in(client, buyer).get(reverse("accounts:resident_detail", args=[seller.pk])).content.decode()
