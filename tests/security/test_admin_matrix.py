@@ -47,6 +47,8 @@ OBJECT_OF = {
     "accounts_resident": "verified",
 }
 
+pytestmark = pytest.mark.usefixtures("no_flood_limits")
+
 
 def _admin_url(world, name: str, route: str) -> str:
     """An admin URL with its arguments taken from the world where it has them, else 1."""

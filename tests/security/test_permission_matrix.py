@@ -46,6 +46,8 @@ from tests.security.matrix import (
 from tests.security.world import ROLES, SECRETS
 from tests.shops.factories import image_upload
 
+pytestmark = pytest.mark.usefixtures("no_flood_limits")
+
 # Shorthands for the rows.
 A_PARTIES = only("verified", "keeper_a")  # the verified resident and shop A: their conversation, deal, claim
 RESIDENTS_CHAT = only("unverified", "verified")  # the two residents' conversation about Vera's bicycle
