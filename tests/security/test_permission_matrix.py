@@ -77,6 +77,9 @@ PAGES: list[Row] = [
     Row("accounts:password_reset_complete", "GET", EVERYONE),
     Row("accounts:resident_detail", "GET", SIGNED_IN_ONLY, kwargs={"pk": "verified"}),
     Row("accounts:language", "POST", EVERYONE, data={"language": "en"}),
+    Row("accounts:my_data", "GET", SIGNED_IN_OWN),
+    Row("accounts:my_data_json", "GET", SIGNED_IN_OWN, why="each resident's own data; the scan finds no one else's"),
+    Row("accounts:my_data_html", "GET", SIGNED_IN_OWN),
     # --- shops --------------------------------------------------------------------------------
     Row("shops:list", "GET", EVERYONE),
     Row("shops:register", "GET", SIGNED_IN_ONLY),
