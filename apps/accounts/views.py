@@ -106,6 +106,7 @@ def home_edit(request):
     return render(request, "accounts/home_edit.html", {"form": form, "area": request.user.home_area})
 
 
+@login_required  # as the API's: residents (unlike shops) show themselves to signed-in neighbours only
 def resident_detail(request, pk: int):
     resident = get_object_or_404(Resident, pk=pk, is_active=True)
     distance = None

@@ -9,6 +9,7 @@ from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, V
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from apps.moderation import areas
 from apps.shops.models import Shop
 
 from .models import Block, Conversation, Member, Message
@@ -52,7 +53,11 @@ def room_cells_for(resident) -> dict[int, Shop | None]:
 
 
 def can_read_room(resident, room: Conversation) -> bool:
-    if resident.is_staff or room.room_cell == home_room_cell(resident):
+    if room.room_cell == home_room_cell(resident):
+        return True
+    # Moderators read the rooms of the areas they moderate (superusers every room); other staff
+    # accounts are residents like any other here.
+    if areas.is_moderator(resident) and areas.covers(resident, areas.area_of_cell(room.room_cell)):
         return True
     return room.room_cell in room_cells_for(resident)
 

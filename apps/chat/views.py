@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError
-from apps.market.models import Stall
+from apps.market import selectors as market_selectors
 from apps.moderation.models import Reason
 from apps.shops.models import Shop
 
@@ -41,8 +41,9 @@ def _open_and_go(request, **target):
 @login_required
 @require_POST
 def open_for_stall(request, stall_id: int):
-    """ "Message the seller" on a stall page posts here."""
-    stall = get_object_or_404(Stall.objects.select_related("shop", "seller"), pk=stall_id)
+    """ "Message the seller" on a stall page posts here. A stall the resident may not see (hidden by
+    moderation) is not found, as on its page."""
+    stall = market_selectors.stall_get_for_viewer(stall_id=stall_id, viewer=request.user)
     return _open_and_go(request, stall=stall)
 
 

@@ -49,12 +49,19 @@ _refusals: ContextVar[list | None] = ContextVar("rate_refusals", default=None)
 
 
 class RateLimited(DomainError):
+    """A 429 that says when to try again. Every refusal of this kind made during an HTTP request is
+    remembered for the middleware: a page that catches it to show it on its form still answers 429
+    with Retry-After (rate_check's limits, and rules of their own such as a locked residency letter)."""
+
     status_code = 429
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int, field: str | None = None):
         super().__init__(message, field=field)
         self.retry_after = max(1, int(retry_after))
+        refusals = _refusals.get()
+        if refusals is not None:
+            refusals.append(self)
 
 
 def wait_text(seconds: int) -> str:
@@ -182,11 +189,7 @@ def rate_check(action: str, *, user=None, address: str | None = None) -> None:
                 retry_after, reached = wait, scope
     if reached:
         text = _message(action, reached)
-        refused = RateLimited(f"{text} {wait_text(retry_after)}", retry_after=retry_after)
-        refusals = _refusals.get()
-        if refusals is not None:
-            refusals.append(refused)
-        raise refused
+        raise RateLimited(f"{text} {wait_text(retry_after)}", retry_after=retry_after)
 
 
 # --- Answers ----------------------------------------------------------------------------------------

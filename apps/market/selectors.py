@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from apps.moderation import areas
 from apps.nearby import geo
 from apps.nearby.selectors import InvalidCursor, located_within
 from apps.shops.selectors import active_pledges_prefetch
@@ -162,14 +163,15 @@ def stall_shown_distance_m(stall: Stall) -> int | None:
 
 
 def stall_get_for_viewer(*, stall_id: int, viewer) -> Stall:
-    """One stall as a viewer may see it: hidden ones only for the seller and moderators; residents'
-    stalls only for logged-in neighbours (PermissionDenied sends a visitor to log in)."""
+    """One stall as a viewer may see it: hidden ones only for the seller and the moderators of its
+    area; residents' stalls only for logged-in neighbours (PermissionDenied sends a visitor to log in)."""
     stall = _with_cards(Stall.objects.filter(pk=stall_id)).first()
     if stall is None:
         raise Http404
     is_authenticated = viewer is not None and viewer.is_authenticated
     if stall.status == Stall.Status.HIDDEN and not (
-        is_authenticated and (stall.seller_id == viewer.pk or viewer.is_staff)
+        is_authenticated
+        and (stall.seller_id == viewer.pk or (areas.is_moderator(viewer) and areas.located_in_scope(viewer, stall)))
     ):
         raise Http404
     if stall.shop_id is None and not is_authenticated:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -324,13 +327,32 @@ class CaseAdmin(ScopedAdmin):
     def get_urls(self):
         return [
             path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="moderation_dashboard"),
+            # Before the ModelAdmin's own URLs: their "<path:object_id>/" would take it for an id.
+            path(
+                "<path:object_id>/decide/<str:action>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="moderation_case_decide",
+            ),
             *super().get_urls(),
         ]
 
+    def decide_view(self, request, object_id, action):
+        """One case, one action: the reason page of the action and, once sent, the decision. The
+        change page links here: a form of its own inside Django's change form would be a nested
+        form, which browsers drop (its button would post the change form instead)."""
+        if not areas.is_moderator(request.user):
+            raise PermissionDenied
+        if action not in self.actions:
+            raise Http404
+        # Outside the moderator's areas the case does not exist for them, as on the change page.
+        queryset = self.get_queryset(request).filter(pk=object_id)
+        if not queryset.exists():
+            raise Http404
+        response = getattr(self, action)(request, queryset)
+        return response or redirect("admin:moderation_case_change", object_id)
+
     def dashboard_view(self, request):
         if not areas.is_moderator(request.user):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         mine = areas.moderator_areas(request.user)
         context = {
@@ -636,7 +658,8 @@ class ModeratorAreaForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["moderator"].queryset = Resident.objects.filter(is_staff=True, is_active=True)
+        if "moderator" in self.fields:  # not on the read-only page of an existing assignment
+            self.fields["moderator"].queryset = Resident.objects.filter(is_staff=True, is_active=True)
 
     def clean_area(self):
         text = self.cleaned_data["area"].strip()
@@ -662,6 +685,13 @@ class ModeratorAreaAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_superuser
+
+    # An assignment is made or removed, never edited: its page shows it read-only.
+    def get_fields(self, request, obj=None):
+        return ("moderator", "area") if obj is None else ("moderator", "area_label", "assigned_by", "assigned_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("moderator", "area_label", "assigned_by", "assigned_at")
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser

@@ -33,6 +33,14 @@ def report_create(request, kind: str, object_id: int):
     obj = target.load(object_id)
     if obj is None:
         raise Http404
+    try:
+        target.check_reportable(obj, request.user)
+    except DomainError as exc:
+        # What the resident may not see (someone else's conversation, a private review, hidden
+        # content) is as if it did not exist: the form would show its text in its title. Other
+        # rules (one's own stall) are told on the form when it is sent.
+        if exc.status_code in (403, 404):
+            raise Http404 from None
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -34,7 +34,11 @@ def notification_list(request):
 @login_required
 @require_POST
 def notification_open(request, pk: int):
-    notification = services.notification_mark_read(resident=request.user, notification_id=pk)
+    try:
+        notification = services.notification_mark_read(resident=request.user, notification_id=pk)
+    except services.NotificationNotFound:
+        # Someone else's notification, or none: the same answer, and never a server error.
+        raise Http404 from None
     target = notification.url
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

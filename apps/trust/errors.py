@@ -23,9 +23,11 @@ class CodeExpired(DomainError):
     status_code = 410
 
 
-class CodeLocked(DomainError):
+class CodeLocked(RateLimited):
+    """Too many wrong codes locked the letter: a 429 that says when a new letter can be asked for
+    (rules.LETTER_LOCK_COOLOFF after the lock)."""
+
     code = "code_locked"
-    status_code = 429
 
 
 class NoLetter(DomainError):

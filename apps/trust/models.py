@@ -61,6 +61,8 @@ class ResidencyLetter(models.Model):
     printed_at = models.DateTimeField(_("printed at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # When too many wrong codes locked it: a new letter can be asked for LETTER_LOCK_COOLOFF later.
+    locked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("residency letter")

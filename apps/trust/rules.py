@@ -12,6 +12,7 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 LETTER_VALID_FOR = timedelta(days=30)  # from printing
 LETTER_MAX_ATTEMPTS = 5  # wrong codes before the letter is locked
+LETTER_LOCK_COOLOFF = timedelta(hours=24)  # after a lock, a new letter can be asked for after this
 ADDRESS_MAX_LENGTH = 300
 
 # Vouching: voucher and vouchee live in the same H3 cell (resolution 9) or in one of its six

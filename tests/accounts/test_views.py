@@ -111,3 +111,12 @@ def test_not_found_page(client):
     assert client.get("/no-such-page/").status_code == 404
     api = client.get("/api/no-such-thing/")
     assert api.status_code == 404
+
+
+def test_a_residents_page_is_for_signed_in_neighbours(client):
+    resident = ResidentFactory(display_name="Zhou Min")
+    url = reverse("accounts:resident_detail", args=[resident.pk])
+    response = client.get(url)
+    assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
+    client.force_login(ResidentFactory())
+    assert "Zhou Min" in client.get(url).content.decode()

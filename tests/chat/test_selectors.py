@@ -97,3 +97,19 @@ def test_room_cells_cover_the_home_and_the_shops(alice):
     shop = ShopFactory(owner=alice, place=Point(31.30, 121.50))
     cells = selectors.room_cells_for(alice)
     assert cells == {selectors.room_cell_of(alice.home_cell): None, selectors.room_cell_of(shop.cell_r9): shop}
+
+
+def test_a_room_is_read_by_its_neighbours_and_its_areas_moderators_only(alice):
+    from apps.accounts.services import resident_home_set
+    from tests.moderation.factories import PUDONG, moderator, superuser
+
+    def living_in_pudong(resident):
+        resident_home_set(resident=resident, lat=PUDONG.lat, lng=PUDONG.lng)
+        return type(resident).objects.get(pk=resident.pk)
+
+    room = services.room_join(resident=alice)  # Jing'an's room
+    assert selectors.can_read_room(living_in_pudong(moderator(at=JINGAN)), room)
+    assert selectors.can_read_room(superuser(), room)
+    assert not selectors.can_read_room(living_in_pudong(moderator(at=PUDONG)), room)
+    assert not selectors.can_read_room(ResidentFactory(is_staff=True), room)
+    assert not selectors.can_read_room(ResidentFactory(home=PUDONG), room)

@@ -56,6 +56,14 @@ def test_message_the_seller_button(alice, bob):
     assert "cannot message yourself" in own.content.decode()
 
 
+def test_a_hidden_stall_cannot_be_messaged_about(alice, bob):
+    stall = StallFactory(seller=bob)
+    stall.status = stall.Status.HIDDEN
+    stall.save(update_fields=["status"])
+    assert signed_in(alice).post(f"/chat/open/stall/{stall.pk}/").status_code == 404
+    assert not Conversation.objects.exists()
+
+
 def test_open_with_a_shop_and_a_resident(alice, bob, shop):
     client = signed_in(alice)
     assert client.post(f"/chat/open/shop/{shop.pk}/").status_code == 302

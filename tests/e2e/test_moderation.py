@@ -70,3 +70,31 @@ def test_report_auto_hide_moderate_sanction_and_appeal(live_site, new_context, l
     expect(keeper.get_by_test_id("appeal-status")).to_contain_text("Pending")
     expect(keeper.get_by_test_id("appeal-link")).to_have_count(0)
     assert Appeal.objects.get().appellant == shop.owner
+
+
+def test_every_decide_button_of_a_case_opens_its_own_decision_page(live_site, new_context, log_in):
+    """The Decide buttons sit on Django admin's change page. Each must open the decision page of its
+    own action, the first one included: a form nested in the change form would post the change form."""
+    stall = publish(shop=make_shop(at=JINGAN, name="Corner Shop"), title="Phone chargers (fake)")
+    report(stall, by=neighbour(), reason="counterfeit")
+    case = Case.objects.get()
+    admin = log_in(new_context().new_page(), moderator(at=JINGAN))
+    change_page = live_site.reverse("admin:moderation_case_change", case.pk)
+    for name, title in (
+        ("dismiss", "Dismiss the reports"),
+        ("hide", "Hide the reported content"),
+        ("ban", "Ban the person"),
+    ):
+        admin.goto(change_page)
+        admin.get_by_test_id(f"case-action-{name}").click()
+        expect(admin.get_by_test_id("action-form")).to_be_visible()
+        expect(admin.get_by_test_id("apply-action")).to_have_value(title)
+
+    # The first button, Dismiss, decides the case with a reason, and the change page says so.
+    admin.goto(change_page)
+    admin.get_by_test_id("case-action-dismiss").click()
+    admin.fill("#id_reason", "Genuine chargers, checked the box.")
+    admin.get_by_test_id("apply-action").click()
+    expect(admin.locator(".messagelist")).to_contain_text("1 case decided.")
+    case.refresh_from_db()
+    assert case.status == Case.Status.DISMISSED

@@ -158,6 +158,22 @@ def test_hidden_stall_is_404_for_others(api_client, me):
     assert api_client.get(f"/api/stalls/{stall.pk}/").status_code == 404
 
 
+def test_hidden_stall_is_shown_to_the_moderators_of_its_area_only(api_client):
+    from tests.moderation.factories import PUDONG, moderator, superuser
+
+    stall = publish()  # in Jing'an
+    Stall.objects.filter(pk=stall.pk).update(status="hidden")
+    staff_without_moderation = ResidentFactory(is_staff=True)
+    for viewer, status in [
+        (moderator(at=JINGAN), 200),
+        (superuser(), 200),
+        (moderator(at=PUDONG), 404),
+        (staff_without_moderation, 404),
+    ]:
+        api_client.force_authenticate(viewer)
+        assert api_client.get(f"/api/stalls/{stall.pk}/").status_code == status, viewer
+
+
 def test_photo_delete(api_client, me):
     stall = publish(me, photos=[photo()])
     pid = stall.photos.first().pk

@@ -303,6 +303,10 @@ def test_only_superusers_assign_areas(client, roles):
     assert AuditEntry.objects.filter(action="area.assign", actor=roles["super"]).exists()
     bad = client.post(url, {"moderator": target.pk, "area": "not-a-cell"})
     assert bad.status_code == 200 and "H3 cell" in bad.content.decode()
+    # An assignment's own page shows it, read-only (it once failed with a server error).
+    assigned = ModeratorArea.objects.get(moderator=target)
+    page = client.get(reverse("admin:moderation_moderatorarea_change", args=[assigned.pk]))
+    assert page.status_code == 200 and areas.area_label(assigned.cell) in page.content.decode()
 
 
 @pytest.mark.parametrize("action", ["grant", "refuse"])
@@ -321,3 +325,50 @@ def test_appeal_actions_over_the_matrix(client, roles, shop_case, action, role, 
     appeal.refresh_from_db()
     expected = {"grant": Appeal.Status.GRANTED, "refuse": Appeal.Status.REFUSED}[action]
     assert appeal.status == (expected if allowed else Appeal.Status.PENDING)
+
+
+# --- The decision page of one case (linked from its change page) ------------------------------------
+
+
+CASE_ACTIONS = ("dismiss", "hide", "restore", "warn", "points", "suspend", "ban")
+
+
+def _decide_url(case, action):
+    return reverse("admin:moderation_case_decide", args=[case.pk, action])
+
+
+@pytest.mark.parametrize(("role", "status"), [("here", 200), ("super", 200), ("there", 404), ("resident", 302)])
+def test_the_decision_page_of_a_case_is_for_its_areas_moderators(client, roles, shop_case, role, status):
+    client.force_login(roles[role])
+    page = client.get(_decide_url(shop_case, "hide"))
+    assert page.status_code == status
+    response = client.post(_decide_url(shop_case, "hide"), {"apply": "1", "reason": "Checked the photos"})
+    shop_case.refresh_from_db()
+    if status == 200:
+        assert 'data-testid="action-form"' in page.content.decode()
+        assert response.status_code == 302
+        assert response.url == reverse("admin:moderation_case_change", args=[shop_case.pk])
+        assert shop_case.status == Case.Status.UPHELD and shop_case.decided_by == roles[role]
+    else:
+        assert response.status_code == status
+        assert shop_case.is_open
+
+
+def test_the_decision_page_needs_a_reason_and_knows_only_the_queues_actions(client, roles, shop_case):
+    client.force_login(roles["here"])
+    refused = client.post(_decide_url(shop_case, "dismiss"), {"apply": "1", "reason": ""})
+    assert refused.status_code == 200 and 'data-testid="action-form"' in refused.content.decode()
+    shop_case.refresh_from_db()
+    assert shop_case.is_open
+    assert client.get(_decide_url(shop_case, "delete_selected")).status_code == 404
+    assert client.get(_decide_url(shop_case, "get_queryset")).status_code == 404
+
+
+def test_the_change_page_links_to_the_decision_pages_outside_any_nested_form(client, roles, shop_case):
+    client.force_login(roles["here"])
+    body = client.get(reverse("admin:moderation_case_change", args=[shop_case.pk])).content.decode()
+    decide = body[body.index('data-testid="case-actions"') :]
+    decide = decide[: decide.index("</div>")]
+    assert "<form" not in decide
+    for name in CASE_ACTIONS:
+        assert _decide_url(shop_case, name) in decide

@@ -80,3 +80,18 @@ def test_the_case_page_shows_the_reported_message(client):
     client.force_login(moderator())
     page = client.get(reverse("admin:moderation_case_change", args=[Case.objects.get().pk])).content.decode()
     assert "Pay me first, by WeChat" in page
+
+
+def test_the_report_form_of_a_message_is_not_found_for_who_cannot_read_it(client):
+    alice, bob, outsider = neighbour(), neighbour(), neighbour()
+    direct = chat.conversation_open(resident=alice, other=bob)
+    message = chat.message_send(sender=bob, conversation_id=direct.pk, body="My door code is 4711", client_msg_id="1")
+    url = reverse("moderation:report", args=["message", message.pk])
+    client.force_login(outsider)
+    for response in (client.get(url), client.post(url, {"reason": "scam"})):
+        assert response.status_code == 404
+        assert "4711" not in response.content.decode()
+    assert not Case.objects.exists()
+    client.force_login(alice)
+    page = client.get(url)
+    assert page.status_code == 200 and "4711" in page.content.decode()

@@ -75,6 +75,16 @@ def test_bell_and_page(client):
     assert 'data-testid="unread-count"' not in client.get(reverse("notifications:list")).content.decode()
 
 
+def test_opening_someone_elses_notification_is_not_found(client):
+    owner, other = ResidentFactory(), ResidentFactory()
+    n = _send(owner)
+    client.force_login(other)
+    assert client.post(reverse("notifications:open", args=[n.pk])).status_code == 404
+    assert client.post(reverse("notifications:open", args=[n.pk + 1000])).status_code == 404
+    n.refresh_from_db()
+    assert n.read_at is None
+
+
 def test_open_refuses_offsite_redirects(client):
     r = ResidentFactory()
     n = services.notification_send(recipient_id=r.pk, kind=Kind.RESIDENCY, url="https://evil.example/")

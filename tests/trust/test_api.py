@@ -72,6 +72,11 @@ def test_locked_and_expired_codes_have_their_own_status(api_client):
         assert c.post(reverse("api-trust-code"), {"letter_code": "AAAA-AAAA"}, format="json").status_code == 400
     r = c.post(reverse("api-trust-code"), {"letter_code": "AAAA-AAAA"}, format="json")
     assert r.status_code == 429 and r.json()["code"] == "code_locked"
+    # When to come back, in the header and the body, as every 429 of the API.
+    assert 0 < int(r["Retry-After"]) == r.json()["retry_after"] <= 24 * 3600
+    assert "Try again in 24 hours." in r.json()["detail"]
+    r = c.post(reverse("api-trust-letter"), {"postal_address": ADDRESS}, format="json")
+    assert r.status_code == 429 and r.json()["code"] == "code_locked" and int(r["Retry-After"]) > 0
 
 
 def test_vouch_recognise_and_the_ladder(api_client):

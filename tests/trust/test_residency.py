@@ -90,8 +90,12 @@ def test_a_wrong_code_counts_attempts_then_locks_the_letter():
             services.residency_code_enter(resident=resident, code=wrong)
         assert f"{left} tr" in exc.value.message
         assert ResidencyLetter.objects.get(pk=item.letter.pk).attempts == rules.LETTER_MAX_ATTEMPTS - left
-    with pytest.raises(CodeLocked):
+    with pytest.raises(CodeLocked) as locked:
         services.residency_code_enter(resident=resident, code=wrong)
+    # A 429 that says when: a new letter can be asked for after the cool-off.
+    cooloff = rules.LETTER_LOCK_COOLOFF.total_seconds()
+    assert locked.value.status_code == 429 and cooloff - 5 <= locked.value.retry_after <= cooloff
+    assert "Try again in 24 hours." in locked.value.message
     letter = ResidencyLetter.objects.get(pk=item.letter.pk)
     assert (letter.status, letter.postal_address) == ("locked", "")
     # Locked means locked: the right code no longer works either.
@@ -99,7 +103,13 @@ def test_a_wrong_code_counts_attempts_then_locks_the_letter():
         services.residency_code_enter(resident=resident, code=item.code)
     resident.refresh_from_db()
     assert not resident.is_verified_resident
-    # A new letter can be asked for.
+    # No new letter during the cool-off; one can be asked for once it is over.
+    with pytest.raises(CodeLocked) as cooling:
+        services.residency_letter_request(resident=resident, postal_address=ADDRESS)
+    assert 0 < cooling.value.retry_after <= cooloff
+    ResidencyLetter.objects.filter(pk=letter.pk).update(locked_at=timezone.now() - rules.LETTER_LOCK_COOLOFF)
+    with pytest.raises(NoLetter):  # the old letter's code: still refused, but no longer a wait
+        services.residency_code_enter(resident=resident, code=item.code)
     services.residency_letter_request(resident=resident, postal_address=ADDRESS)
 
 

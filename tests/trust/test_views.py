@@ -47,6 +47,21 @@ def test_the_letter_flow_through_the_pages(client):
     assert resident.is_verified_resident
 
 
+def test_a_locked_letter_answers_429_with_the_time_to_wait(client):
+    resident = neighbour()
+    c = logged_in(client, resident)
+    c.post(reverse("trust:letter_request"), {"postal_address": ADDRESS})
+    services.residency_letters_print(moderator=moderator(), letter_ids=[ResidencyLetter.objects.get().pk])
+    for _ in range(4):
+        assert c.post(reverse("trust:code_enter"), {"letter_code": "WRONG-CODE"}).status_code == 200
+    response = c.post(reverse("trust:code_enter"), {"letter_code": "WRONG-CODE"})
+    assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 24 * 3600
+    assert "this letter is locked" in response.content.decode()
+    assert "Try again in 24 hours." in response.content.decode()
+    response = c.post(reverse("trust:letter_request"), {"postal_address": ADDRESS})
+    assert response.status_code == 429 and "Try again in 24 hours." in response.content.decode()
+
+
 def test_profile_shows_the_ladder_with_reasons_and_the_vouch_button(client, own_stall, seller, buyer):
     deal(own_stall, buyer)
     page = logged_in(client, buyer).get(reverse("accounts:resident_detail", args=[seller.pk])).content.decode()
@@ -180,3 +195,26 @@ def test_the_profile_page_reads_a_bounded_number_of_queries(client, django_asser
     c = logged_in(client, buyer)
     with django_assert_max_num_queries(45):
         c.get(reverse("accounts:resident_detail", args=[own_stall.seller_id]))
+
+
+def test_a_deal_and_its_claim_are_read_by_their_parties_and_their_areas_moderators_only(client, shop, buyer):
+    from tests.accounts.factories import ResidentFactory
+    from tests.moderation.factories import PUDONG, superuser
+    from tests.moderation.factories import moderator as area_moderator
+
+    made = deal(publish(shop=shop, title="Lychees"), buyer)
+    claim = services.claim_open(buyer=buyer, deal=made, kind=pledges.REFUND_NO_RETURN, text="Half were rotten")
+    pages = [reverse("trust:deal", args=[made.pk]), reverse("trust:claim", args=[claim.pk])]
+    for viewer, status in [
+        (buyer, 200),
+        (shop.owner, 200),
+        (area_moderator(), 200),  # Jing'an, where the shop is
+        (superuser(), 200),
+        (area_moderator(at=PUDONG), 403),
+        (ResidentFactory(is_staff=True), 403),  # staff, but no moderator
+        (neighbour(), 403),
+    ]:
+        client.force_login(viewer)
+        for url in pages:
+            assert client.get(url).status_code == status, (viewer, url)
+        assert ("Half were rotten" in client.get(pages[1]).content.decode()) is (status == 200)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import Resident
 from apps.chat.models import Conversation
 from apps.market.models import Stall
+from apps.moderation import areas
 from apps.shops.models import Shop
 from apps.shops.selectors import pledge_in_force
 
@@ -64,12 +65,25 @@ def deals_to_confirm(*, resident: Resident) -> QuerySet:
     return _deals().filter(buyer=resident, status=Deal.Status.PROPOSED)
 
 
+def _moderates(resident: Resident, *located) -> bool:
+    """A moderator of the area where one of the located things is (a shop, the seller's home), as
+    the trust admin scopes deals and claims; superusers everywhere. Other staff are not enough."""
+    return areas.is_moderator(resident) and any(
+        obj is not None and areas.located_in_scope(resident, obj) for obj in located
+    )
+
+
 def deal_get_for_party(*, deal_id: int, resident: Resident) -> Deal:
-    """One deal for one of its parties (moderators too); others get PermissionDenied, unknown ids a 404."""
+    """One deal for one of its parties (and the moderators of its area); others get PermissionDenied,
+    unknown ids a 404."""
     deal = _deals().prefetch_related("reviews", "claims__pledge").filter(pk=deal_id).first()
     if deal is None:
         raise Http404
-    if not (deal.buyer_id == resident.pk or acts_for_seller(resident=resident, deal=deal) or resident.is_staff):
+    if not (
+        deal.buyer_id == resident.pk
+        or acts_for_seller(resident=resident, deal=deal)
+        or _moderates(resident, deal.shop, deal.seller)
+    ):
         raise PermissionDenied
     return deal
 
@@ -138,7 +152,9 @@ def claim_get_for_party(*, claim_id: int, resident: Resident) -> PledgeClaim:
     claim = _claims().filter(pk=claim_id).first()
     if claim is None:
         raise Http404
-    if not (claim.buyer_id == resident.pk or resident.pk in shop_side_ids(claim.shop) or resident.is_staff):
+    if not (
+        claim.buyer_id == resident.pk or resident.pk in shop_side_ids(claim.shop) or _moderates(resident, claim.shop)
+    ):
         raise PermissionDenied
     return claim
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from django.utils.translation import ngettext
 
 from apps.accounts.models import Resident
 from apps.core.errors import NotAllowed
+from apps.core.ratelimit import wait_text
 from apps.moderation import areas
 from apps.moderation.audit import audit_record
 from apps.notifications.kinds import Kind
@@ -179,7 +181,31 @@ def residency_letter_request(*, resident: Resident, postal_address: str) -> Resi
         )
     if selectors.letter_open(resident=resident) is not None:
         raise LetterRefused(_("A letter is already requested or on its way to you."))
+    last = ResidencyLetter.objects.filter(resident=resident).order_by("-pk").first()
+    if last is not None and last.status == ResidencyLetter.Status.LOCKED:
+        _refuse_while_cooling_off(last, timezone.now())
     return ResidencyLetter.objects.create(resident=resident, postal_address=address)
+
+
+def _cooloff_left(letter: ResidencyLetter, now: datetime) -> int:
+    """Seconds until a new letter can be asked for after this locked one (0: it can be now)."""
+    if letter.locked_at is None:  # locked before the time was recorded: long enough ago
+        return 0
+    return max(0, math.ceil((letter.locked_at + rules.LETTER_LOCK_COOLOFF - now).total_seconds()))
+
+
+def _refuse_while_cooling_off(letter: ResidencyLetter, now: datetime, field: str | None = None) -> None:
+    """A locked letter keeps its resident from asking for the next one for LETTER_LOCK_COOLOFF: a
+    429 with the time to wait, as every rate limit answers (apps.core.ratelimit)."""
+    wait = _cooloff_left(letter, now)
+    if wait:
+        raise CodeLocked(
+            _("Your last letter was locked after too many wrong codes. You can ask for a new letter after a pause.")
+            + " "
+            + wait_text(wait),
+            retry_after=wait,
+            field=field,
+        )
 
 
 @transaction.atomic
@@ -268,7 +294,8 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
         if letter is None:
             last = ResidencyLetter.objects.filter(resident=resident).order_by("-pk").first()
             if last is not None and last.status == ResidencyLetter.Status.LOCKED:
-                raise CodeLocked(
+                _refuse_while_cooling_off(last, now, field="letter_code")
+                raise NoLetter(
                     _("Your last letter was locked after too many wrong codes. Ask for a new one."), field="letter_code"
                 )
             if last is not None and last.status == ResidencyLetter.Status.EXPIRED:
@@ -285,9 +312,16 @@ def residency_code_enter(*, resident: Resident, code: str) -> Resident:
             letter.attempts += 1
             left = rules.LETTER_MAX_ATTEMPTS - letter.attempts
             if left <= 0:
-                _letter_close(letter, ResidencyLetter.Status.LOCKED, attempts=letter.attempts)
+                _letter_close(letter, ResidencyLetter.Status.LOCKED, attempts=letter.attempts, locked_at=now)
+                wait = _cooloff_left(letter, now)
                 error = CodeLocked(
-                    _("That code is not right, and that was the last try: this letter is locked. Ask for a new one."),
+                    _(
+                        "That code is not right, and that was the last try: this letter is locked. "
+                        "You can ask for a new letter after a pause."
+                    )
+                    + " "
+                    + wait_text(wait),
+                    retry_after=wait,
                     field="letter_code",
                 )
             else:
