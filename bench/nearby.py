@@ -10,7 +10,8 @@ The city lives in its own databases, never the development data: a SQLite file u
 and, when DATABASE_URL is set, the PostgreSQL database `jiefang_bench` on that server (the name in
 DATABASE_URL is ignored; a city of another size than 1M goes in `jiefang_bench_<rows>`). Both are
 kept between runs and rebuilt only when missing, built with other parameters or for another schema,
-or when --rebuild is given. bench/README.md and docs/benchmarks.md explain the figures.
+or when --rebuild is given. BENCH_DB_SUFFIX=<name> puts the PostgreSQL city in `jiefang_bench_<name>`
+instead (bench/feed.py follows it too), for a branch whose schema differs from the shared city's. bench/README.md and docs/benchmarks.md explain the figures.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ def bench_postgres_url(rows: int) -> str | None:
         return None
     parts = urlsplit(url)
     name = "jiefang_bench" if rows == DEFAULT_ROWS else f"jiefang_bench_{rows}"
+    # Several branches may benchmark on one server: BENCH_DB_SUFFIX=x keeps a city of their own
+    # (`jiefang_bench_x`), so a branch with other indexes never rebuilds the one another is timing.
+    if suffix := os.environ.get("BENCH_DB_SUFFIX", ""):
+        name = f"{name}_{suffix}"
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
