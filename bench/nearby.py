@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark of the nearby engine: a synthetic city of located stalls, random queries through the
-real selector (`apps.nearby.selectors.located_within`, through the ORM) beside a brute-force scan.
+real selector (`apps.nearby.selectors.located_nearest`, through the ORM) beside brute-force scans.
 
     .venv/bin/python bench/nearby.py                 # SQLite, plus PostgreSQL when DATABASE_URL is set
     .venv/bin/python bench/nearby.py --rebuild       # regenerate the cached city
@@ -593,7 +593,8 @@ class RadiusResult:
 
 # What is timed, in the order it is printed:
 #   cover     apps.nearby.geo.cover_circle alone (Python), part of the selector's time
-#   selector  the real selector through the ORM: open, unexpired stalls, nearest 50 with distance
+#   selector  the real selector through the ORM, `located_nearest` (what `nearby_page` serves):
+#             open, unexpired stalls, nearest 50 with distance
 #   postgis   the same answer from ST_DWithin on a geography column with a GiST index (PostgreSQL
 #             with PostGIS only; raw SQL through `Manager.raw`, so model instances too; distances
 #             on the sphere, like the haversine)
@@ -647,7 +648,7 @@ def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[Rad
 
     from apps.market.models import Stall
     from apps.nearby import geo
-    from apps.nearby.selectors import great_circle_m, located_in_cover, located_within
+    from apps.nearby.selectors import great_circle_m, located_in_cover, located_nearest, located_within
 
     conn = connections[alias]
     rng = random.Random(args.seed + 1)
@@ -656,7 +657,7 @@ def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[Rad
         return Stall.objects.using(alias).filter(status=Stall.Status.OPEN, expires_at__gt=now)
 
     def selector(origin, radius):
-        return list(located_within(fresh(), origin=origin, radius_m=radius)[:ANSWER_LIMIT])
+        return list(located_nearest(fresh(), origin=origin, radius_m=radius, limit=ANSWER_LIMIT))
 
     def no_cells_qs(origin, radius):
         return (
@@ -802,13 +803,14 @@ def _line(alias: str, s: dict) -> str:
 def explain(alias: str, now: datetime) -> str:
     from apps.market.models import Stall
     from apps.nearby import geo
-    from apps.nearby.selectors import located_within
+    from apps.nearby.selectors import located_nearest
 
-    qs = located_within(
+    qs = located_nearest(
         Stall.objects.using(alias).filter(status=Stall.Status.OPEN, expires_at__gt=now),
         origin=geo.Point(*CENTRE),
         radius_m=1000,
-    )[:ANSWER_LIMIT]
+        limit=ANSWER_LIMIT,
+    )
     return qs.explain()
 
 

@@ -21,8 +21,9 @@ EARTH_RADIUS_M = 6_371_008.8
 RESOLUTIONS = (8, 9, 10, 11)
 
 # (radius below which, resolution): finer cells for small circles keep the rows read close to the
-# rows inside the circle; coarser cells for large circles keep the IN list short.
-_COVER_RESOLUTION = ((500, 11), (1200, 10), (3000, 9), (math.inf, 8))
+# rows inside the circle; coarser cells for large circles keep the IN list short. Each resolution
+# starts where its cover stays under about 1.45 times the circle (docs/nearby.md has the figures).
+_COVER_RESOLUTION = ((500, 11), (1000, 10), (3000, 9), (math.inf, 8))
 
 
 class InvalidLocation(ValueError):
@@ -101,25 +102,26 @@ def distance_m(a: Point, b: Point) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
 
 
-def _bearing(a: Point, b: Point) -> float:
-    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
-    dlmb = math.radians(b.lng - a.lng)
-    y = math.sin(dlmb) * math.cos(phi2)
-    x = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlmb)
-    return math.atan2(y, x)
-
-
-def _project(origin: Point, lat: float, lng: float) -> tuple[float, float]:
-    """Azimuthal equidistant projection around the origin: exact distance from the origin at any
-    latitude and across the antimeridian, and close to true for short cell edges."""
-    p = Point(lat, lng)
-    d = distance_m(origin, p)
-    t = _bearing(origin, p)
-    return d * math.sin(t), d * math.cos(t)
-
-
 def _distance_to_outline(origin: Point, cell: int) -> float:
-    pts = [_project(origin, lat, lng) for lat, lng in h3i.cell_to_boundary(cell)]
+    """Shortest distance from the origin to the cell's outline, in the azimuthal equidistant
+    projection around the origin: exact distance from the origin at any latitude and across the
+    antimeridian, and close to true for short cell edges.
+
+    On bare floats: the cover calls this for the few cells near the rim, and a validated `Point`
+    per vertex cost more than the math (a fifth of the cover's time at 200 m)."""
+    sin, cos, radians = math.sin, math.cos, math.radians
+    phi1, lmb1 = radians(origin.lat), radians(origin.lng)
+    sin1, cos1 = sin(phi1), cos(phi1)
+    pts = []
+    for lat, lng in h3i.cell_to_boundary(cell):
+        phi2 = radians(lat)
+        cos2, sin2 = cos(phi2), sin(phi2)
+        # the haversine distance of `distance_m`, and the initial bearing
+        h = sin((phi2 - phi1) / 2) ** 2 + cos1 * cos2 * sin((radians(lng) - lmb1) / 2) ** 2
+        d = 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, h)))
+        dlmb = radians(lng - origin.lng)
+        t = math.atan2(sin(dlmb) * cos2, cos1 * sin2 - sin1 * cos2 * cos(dlmb))
+        pts.append((d * sin(t), d * cos(t)))
     best = math.inf
     for (x1, y1), (x2, y2) in zip(pts, pts[1:] + pts[:1], strict=True):
         dx, dy = x2 - x1, y2 - y1

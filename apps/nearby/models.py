@@ -37,9 +37,11 @@ class Located(models.Model):
 
 
 def located_indexes(prefix: str, *then: str) -> list[models.Index]:
-    """One index per cell resolution: (cell, *then, lat, lng), so a nearby query reads the index
-    alone, and a freshness column in `then` skips stale rows without touching the table."""
+    """One index per cell resolution: (cell, *then, lat, lng, id), so a nearby query finds the
+    nearest ids from the index alone (`located_nearest`), and a freshness column in `then` skips
+    stale rows without touching the table. The id is a key column rather than an INCLUDE, which
+    SQLite does not have (its indexes hold the rowid, the id, anyway)."""
     return [
-        models.Index(fields=[geo.cell_field(res), *then, "lat", "lng"], name=f"{prefix}_r{res}_idx")
+        models.Index(fields=[geo.cell_field(res), *then, "lat", "lng", "id"], name=f"{prefix}_r{res}_idx")
         for res in geo.RESOLUTIONS
     ]

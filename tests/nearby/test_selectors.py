@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from apps.accounts.models import Resident
 from apps.nearby import geo
-from apps.nearby.selectors import InvalidCursor, located_in_cover, located_within, nearby_page
+from apps.nearby.selectors import (
+    NEAREST_IN_TWO_STEPS_FROM_M,
+    InvalidCursor,
+    located_in_cover,
+    located_nearest,
+    located_within,
+    nearby_page,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +89,9 @@ def test_nearby_matches_the_brute_force_oracle(origin, radius, offsets, with_edg
     for d, pk in got:
         if pk in expected:
             assert abs(d - expected[pk]) < 1.0
+    # the nearest few, in one query or two steps depending on the radius: the head of the same answer
+    nearest = located_nearest(Resident.objects.all(), origin=origin, radius_m=radius, limit=10)
+    assert [(r.distance_m, r.pk) for r in nearest] == got[:10]
 
 
 @pytest.mark.parametrize("radius", [200, 500, 1000, 2000, 5000])
@@ -143,3 +153,19 @@ def test_nearby_uses_an_index(django_assert_max_num_queries):
         assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
     with django_assert_max_num_queries(1):
         list(qs[:50])
+
+
+@pytest.mark.parametrize("radius", [NEAREST_IN_TWO_STEPS_FROM_M - 1, NEAREST_IN_TWO_STEPS_FROM_M, 3000])
+def test_nearest_keeps_the_callers_filters_and_cursor_on_both_query_shapes(radius):
+    origin = geo.Point(31.2155, 121.4566)
+    rng = random.Random(radius)
+    rows = place([destination(origin, rng.uniform(0, 360), rng.uniform(0, 1.2 * radius)) for _ in range(120)])
+    hidden = {r.pk for r in rows[::3]}
+    qs = Resident.objects.exclude(pk__in=hidden)
+    full = [(r.distance_m, r.pk) for r in located_within(qs, origin=origin, radius_m=radius)]
+    assert len(full) > 30 and not hidden & {pk for _, pk in full}
+    first = list(located_nearest(qs, origin=origin, radius_m=radius, limit=15))
+    assert [(r.distance_m, r.pk) for r in first] == full[:15]
+    after = (first[-1].distance_m, first[-1].pk)
+    rest = located_nearest(qs, origin=origin, radius_m=radius, limit=15, after=after)
+    assert [(r.distance_m, r.pk) for r in rest] == full[15:30]
