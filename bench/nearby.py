@@ -242,10 +242,12 @@ def _stall_columns() -> dict:
 
 
 def _schema() -> list[str]:
-    """What the cached city was built for: the columns and indexes of the stall table."""
+    """What the cached city was built for: the columns and indexes of the stall table (an index's
+    definition, not only its name: a city whose index lost or gained a column is rebuilt)."""
     from apps.market.models import Stall
 
-    return sorted(_stall_columns()) + sorted(i.name for i in Stall._meta.indexes)
+    indexes = (f"{i.name}({','.join(i.fields)}) include({','.join(i.include)})" for i in Stall._meta.indexes)
+    return sorted(_stall_columns()) + sorted(indexes)
 
 
 def _meta_wanted(args, now: datetime) -> dict:
