@@ -88,7 +88,14 @@ def parse_args(argv=None):
     p.add_argument("--step-seconds", type=int, default=30, help="seconds per step, warm-up included (default 30)")
     p.add_argument("--warmup-seconds", type=int, default=10, help="seconds of each step not measured (default 10)")
     p.add_argument("--all-steps", action="store_true", help="run every step, even after one missed the goal")
-    p.add_argument("--workers", type=int, default=3, help="uvicorn worker processes (default 3)")
+    p.add_argument(
+        "--server",
+        choices=("uvicorn", "split"),
+        default="uvicorn",
+        help="uvicorn: ASGI workers serve everything (the default, as issue 8 asks); split: gunicorn's WSGI"
+        " workers serve pages and the API, one uvicorn worker the WebSockets (the README's deployment)",
+    )
+    p.add_argument("--workers", type=int, default=3, help="uvicorn workers, or gunicorn's with split (default 3)")
     p.add_argument("--rooms", type=int, default=8, help="neighbourhoods the residents live in (default 8)")
     p.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     p.add_argument("--rows", type=int, default=city.DEFAULT_ROWS, help="stalls in the city (default 1,000,000)")
@@ -310,8 +317,8 @@ def server_env(db_url: str, args, secret: str) -> dict:
         "DJANGO_SECRET_KEY": secret,
         "DJANGO_HTTPS": "false",  # plain HTTP on loopback: no redirect to https
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        # As bench/feed.py: under ASGI a psycopg pool, since persistent connections pile up per thread.
-        "DATABASE_POOL": "true",
+        # As bench/feed.py: under ASGI a psycopg pool, since persistent connections pile up per thread
+        # (start_servers sets DATABASE_POOL for each server).
         "CELERY_TASK_DEFAULT_QUEUE": CELERY_QUEUE,  # never another run's worker on the same Redis
         "JIEFANG_RATE_LIMIT_SCALE": f"{args.rate_limit_scale:g}",
         # libpq names the servers' connections: the load generator finds their backends' CPU by it
@@ -319,39 +326,61 @@ def server_env(db_url: str, args, secret: str) -> dict:
     }
 
 
-def start_servers(env: dict, args, log_dir: Path) -> tuple[int, list[subprocess.Popen]]:
-    """uvicorn with `--workers` ASGI workers, and one Celery worker for the tasks that posting and
-    chat queue (notifications). Each in a process group of its own, for its CPU and its stop."""
-    port = feed.free_port()
+def describe_servers(args) -> str:
+    if args.server == "uvicorn":
+        return f"uvicorn with {args.workers} workers"
+    return f"gunicorn with {args.workers} workers for HTTP, uvicorn with 1 worker for /ws/"
+
+
+def start_servers(env: dict, args, log_dir: Path) -> tuple[int, int, list[subprocess.Popen]]:
+    """The web workers (uvicorn for everything, or gunicorn for HTTP beside one uvicorn for the
+    sockets, as the README's split deployment), and one Celery worker for the tasks that posting and
+    chat queue (notifications). Each in a process group of its own, for its CPU and its stop.
+    Returns the HTTP port, the WebSocket port and the processes."""
+    http_port = feed.free_port()
+    ws_port = http_port if args.server == "uvicorn" else feed.free_port()
     bin_dir = Path(sys.executable).parent
+    asgi_workers = args.workers if args.server == "uvicorn" else 1
     commands = {
-        "uvicorn": [
-            str(bin_dir / "uvicorn"), "neighborhood.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(args.workers), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-        ],
-        "celery": [
+        "uvicorn": ([
+            str(bin_dir / "uvicorn"), "neighborhood.asgi:application", "--host", "127.0.0.1", "--port", str(ws_port),
+            "--workers", str(asgi_workers), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+        ], {"DATABASE_POOL": "true"}),
+        "celery": ([
             str(bin_dir / "celery"), "-A", "neighborhood", "worker", "-Q", CELERY_QUEUE, "--concurrency", "1",
             "--loglevel", "warning", "--without-heartbeat", "--without-gossip", "--without-mingle",
-        ],
+        ], {"DATABASE_POOL": "true"}),
     }  # fmt: skip
+    if args.server == "split":
+        # As the README: synchronous workers with persistent connections (one thread each: no pool).
+        commands["gunicorn"] = (
+            [str(bin_dir / "gunicorn"), "neighborhood.wsgi:application", "--bind", f"127.0.0.1:{http_port}",
+             "--workers", str(args.workers), "--log-level", "warning"],
+            {"DATABASE_POOL": "false", "DATABASE_CONN_MAX_AGE": "60"},
+        )  # fmt: skip
     processes = []
-    for name, command in commands.items():
+    for name, (command, extra) in commands.items():
         log = (log_dir / f"load-{name}.log").open("w")
         processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            subprocess.Popen(
+                command, cwd=ROOT, env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         )
     deadline = time.monotonic() + 60
-    while True:
+    waiting = {http_port, ws_port}
+    while waiting:
         if any(p.poll() is not None for p in processes):
             stop_servers(processes)
             raise SystemExit(f"a server exited at start; see {log_dir}/load-*.log")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return port, processes
+        for port in list(waiting):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    waiting.discard(port)
         if time.monotonic() > deadline:
             stop_servers(processes)
-            raise SystemExit("uvicorn did not start within 60 s")
+            raise SystemExit("the web workers did not start within 60 s")
         time.sleep(0.2)
+    return http_port, ws_port, processes
 
 
 def stop_servers(processes: list[subprocess.Popen]) -> None:
@@ -485,11 +514,11 @@ def main(argv=None) -> int:
     results_path = args.dir / "load-steps.json"
     results_path.unlink(missing_ok=True)
     print(
-        f"servers: uvicorn with {args.workers} workers and a Celery worker, PostgreSQL {pg_version}, Redis;"
+        f"servers: {describe_servers(args)} and a Celery worker, PostgreSQL {pg_version}, Redis;"
         f" locust from a second process; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    port, processes = start_servers(env, args, args.dir)
+    port, ws_port, processes = start_servers(env, args, args.dir)
     try:
         plan = {
             "residents": people,
@@ -498,6 +527,7 @@ def main(argv=None) -> int:
             "step_seconds": args.step_seconds,
             "warmup_seconds": args.warmup_seconds,
             "all_steps": args.all_steps,
+            "ws_base": f"ws://127.0.0.1:{ws_port}",
             "server_pgids": [p.pid for p in processes],
             "database_url": db_url,
             "app_name": APP_NAME,
@@ -529,6 +559,8 @@ def main(argv=None) -> int:
         print(f"CPU alone would let {os.cpu_count()} idle cores serve about {estimate:.0f} req/s of this workload")
     report = {
         "machine": {**city.describe_machine([]), "postgresql": pg_version, "load": os.getloadavg()},
+        "server": args.server,
+        "servers": describe_servers(args),
         "workers": args.workers,
         "user_rate": args.user_rate,
         "rooms": args.rooms,

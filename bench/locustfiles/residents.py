@@ -108,7 +108,7 @@ class Resident(FastHttpUser):
         start, exception = time.perf_counter(), None
         try:
             self.ws = websocket.create_connection(
-                self.host.replace("http", "ws", 1) + f"/ws/chat/{self.me['room']}/",
+                PLAN["ws_base"] + f"/ws/chat/{self.me['room']}/",
                 header=[
                     f"Cookie: sessionid={self.me['session']}",
                     f"X-Forwarded-For: {self.headers['X-Forwarded-For']}",
