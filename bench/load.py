@@ -5,6 +5,7 @@ stepped up until it no longer holds.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/load.py
     .venv/bin/python bench/load.py --rates 10,20,40 --step-seconds 20     # shorter
+    .venv/bin/python bench/load.py --server split                          # gunicorn for HTTP, uvicorn for /ws/
     .venv/bin/python bench/load.py --dry-run                              # the workload and the steps only
 
 The site runs against the city of bench/nearby.py and bench/feed.py (1,000,000 stalls and 100,000
@@ -19,9 +20,10 @@ first `--warmup-seconds` are not measured; steps stop at the first that misses t
 or p95 of 200 ms and over), and the highest step that held is the answer.
 
 Each step prints requests per second, p50/p95/p99, the error rate, the delivery latency of room
-messages to the other members' sockets, the CPU of the servers and of the load generator, and the
-load average. Without PostgreSQL (DATABASE_URL) or Redis, it says so and exits 0: several workers
-need both (SQLite takes one writer at a time; chat between workers goes through Redis).
+messages to the other members' sockets, the CPU per request of the servers, their PostgreSQL
+backends and the load generator, and the load average; docs/benchmarks.md has the figures.
+Without PostgreSQL (DATABASE_URL) or Redis, it says so and exits 0: several workers need both
+(SQLite takes one writer at a time; chat between workers goes through Redis).
 """
 
 from __future__ import annotations
