@@ -114,6 +114,9 @@ class ShopPledge(models.Model):
                 fields=["shop", "kind"], condition=models.Q(is_active=True), name="one_active_pledge_per_kind"
             )
         ]
+        # The digest asks every home area for the pledges taken since the last digest: without
+        # this, each area read the whole table (3-6 ms of the database's CPU per area at 20,000 shops).
+        indexes = [models.Index(fields=["created_at"], name="shops_pledge_created_idx")]
 
 
 class ShopFollow(models.Model):
