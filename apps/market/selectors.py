@@ -101,7 +101,7 @@ def _decode(cursor: str) -> tuple[float, int]:
     return score, pk
 
 
-def stalls_feed(
+def stalls_feed_ranked(
     *,
     origin: geo.Point,
     radius_m: int,
@@ -110,8 +110,9 @@ def stalls_feed(
     cursor: str | None = None,
     limit: int = 20,
     now: datetime | None = None,
-) -> FeedPage:
-    """Open stalls within the radius, best first by the documented blend of distance and freshness.
+) -> tuple[list[tuple[int, float, float]], str | None]:
+    """The feed's ranking alone: (id, rank, distance in metres) of a page of open stalls within the
+    radius, best first by the documented blend of distance and freshness, and the next page's cursor.
 
     Visitors who are not logged in see shops' stalls only; residents' stalls are for neighbours.
     """
@@ -133,12 +134,37 @@ def stalls_feed(
     if cursor:
         score, pk = _decode(cursor)
         qs = qs.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
-    # Rank every stall in the circle reading only the columns the rank needs, then load the cards of
-    # the page alone: joining sellers for thousands of rows before the sort cost more than the rest.
+    # Rank every stall in the circle reading only the columns the rank needs; the cards of the page
+    # are loaded apart: joining sellers for thousands of rows before the sort cost more than the rest.
     ranked = list(qs.values_list("pk", "rank", "distance_m")[: limit + 1])
     next_cursor = _encode(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
-    ranked = ranked[:limit]
-    cards = _with_cards(Stall.objects.filter(pk__in=[pk for pk, _, _ in ranked])).in_bulk()
+    return ranked[:limit], next_cursor
+
+
+def stall_cards(stall_ids) -> dict[int, Stall]:
+    """The stalls with what a card shows (seller, shop, photos, the shop's pledges), by id."""
+    return _with_cards(Stall.objects.filter(pk__in=list(stall_ids))).in_bulk()
+
+
+def stalls_feed(
+    *,
+    origin: geo.Point,
+    radius_m: int,
+    viewer=None,
+    filters: FeedFilters | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> FeedPage:
+    """Open stalls within the radius, best first by the documented blend of distance and freshness.
+
+    Visitors who are not logged in see shops' stalls only; residents' stalls are for neighbours.
+    """
+    now = now or timezone.now()
+    ranked, next_cursor = stalls_feed_ranked(
+        origin=origin, radius_m=radius_m, viewer=viewer, filters=filters, cursor=cursor, limit=limit, now=now
+    )
+    cards = stall_cards(pk for pk, _, _ in ranked)
     rows = []
     for pk, rank_value, distance in ranked:
         stall = cards.get(pk)  # gone between the two reads: the page is one shorter, the cursor holds

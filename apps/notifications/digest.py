@@ -6,6 +6,7 @@ only ever a cell centre, and neighbours appear as a count and names, never with 
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from django.db.models import F, Prefetch, QuerySet
 
 from apps.accounts.selectors import residents_nearby
 from apps.market.models import Stall, StallPhoto
-from apps.market.selectors import FeedFilters, stalls_feed, stalls_open
+from apps.market.selectors import FeedFilters, stall_cards, stalls_feed_ranked, stalls_open
 from apps.nearby.selectors import located_within
 from apps.shops import pledges as pledge_catalogue
 from apps.shops.models import Shop, ShopPledge
@@ -142,6 +143,35 @@ class AreaNews:
     neighbours: list[tuple[int, str]]
 
 
+@dataclass
+class _AreaRead:
+    """An area's news as read, before its stalls' cards are loaded (for many areas at once)."""
+
+    ranked: list[tuple[int, float, float]]  # (stall id, rank, distance) best first
+    stalls_beyond: bool
+    shops: list[Shop]
+    pledges: list[ShopPledge]
+    neighbours: list[tuple[int, str]]
+
+    def news(self, cards: dict[int, Stall]) -> AreaNews:
+        stalls = []
+        for pk, rank, distance in self.ranked:
+            card = cards.get(pk)  # gone between the two reads: the list is one shorter, as in the feed
+            if card is not None:
+                # One stall can be news in several areas, each at its own distance: a copy each.
+                stall = copy.copy(card)
+                stall.rank, stall.distance_m = rank, distance
+                stalls.append(stall)
+        return AreaNews(
+            stalls=_with_links(stalls),
+            stalls_beyond=self.stalls_beyond,
+            shops=self.shops[: SHOPS_SHOWN + PAD],
+            shops_beyond=len(self.shops) > SHOPS_SHOWN + PAD,
+            pledges=self.pledges,
+            neighbours=self.neighbours,
+        )
+
+
 PAD = 3
 
 
@@ -151,7 +181,8 @@ class DigestBuilder:
     Neighbours share their area's news: residents live at their home cell's centre, so everything
     "near home" depends only on (home cell, radius, window). It is read once per area and kept in
     a small LRU; the scheduler orders residents by home cell, so a batch meets each area in a run.
-    Stalls from followed shops are read for the whole batch in one query (`prepare`).
+    A batch reads its areas up front (`prepare_areas`), loading the stalls' cards of all of them in
+    one go, and the stalls from followed shops for all its residents in one query (`prepare`).
     """
 
     def __init__(self, *, now: datetime, cache_size: int = 256):
@@ -184,6 +215,24 @@ class DigestBuilder:
             if stall.created_at > windows[stall.follower_id] and len(mine) < FOLLOWED_SHOWN + STALLS_SHOWN:
                 mine.append(stall)
 
+    def prepare_areas(self, residents: list[tuple[object, datetime]]) -> None:
+        """Reads the news of the home areas of these (resident, since) pairs that are not read yet:
+        each area's own queries, then the cards of all their stalls in one query."""
+        pending: dict[tuple, tuple] = {}
+        for resident, since in residents:
+            if resident.point is None:
+                continue
+            key = _area_key(resident, since, self.now)
+            if key not in self._areas and key not in pending:
+                pending[key] = (resident, since)
+        if not pending:
+            return
+        self.cache_size = max(self.cache_size, len(pending))  # none of the batch's areas is dropped
+        reads = {key: self._query_area(resident, since) for key, (resident, since) in pending.items()}
+        cards = stall_cards({pk for read in reads.values() for pk, _rank, _d in read.ranked})
+        for key, read in reads.items():
+            self._remember(key, read.news(cards))
+
     def _followed_of(self, resident, since: datetime) -> list[Stall]:
         if self._followed_since.get(resident.pk) == since:
             return self._followed[resident.pk]
@@ -205,14 +254,22 @@ class DigestBuilder:
             self._areas.move_to_end(key)
             return news
         news = self._read_area(resident, since)
-        self._areas[key] = news
-        if len(self._areas) > self.cache_size:
-            self._areas.popitem(last=False)
+        self._remember(key, news)
         return news
 
+    def _remember(self, key: tuple, news: AreaNews) -> None:
+        self._areas[key] = news
+        self._areas.move_to_end(key)
+        while len(self._areas) > self.cache_size:
+            self._areas.popitem(last=False)
+
     def _read_area(self, resident, since: datetime, *, exclude_id: int | None = None) -> AreaNews:
+        read = self._query_area(resident, since, exclude_id=exclude_id)
+        return read.news(stall_cards(pk for pk, _rank, _d in read.ranked))
+
+    def _query_area(self, resident, since: datetime, *, exclude_id: int | None = None) -> _AreaRead:
         origin, radius, now = resident.point, resident.radius_m, self.now
-        page = stalls_feed(
+        ranked, next_cursor = stalls_feed_ranked(
             origin=origin,
             radius_m=radius,
             viewer=resident,
@@ -242,11 +299,10 @@ class DigestBuilder:
             .order_by("residency_verified_at", "pk")
             .values_list("pk", "display_name")
         )
-        return AreaNews(
-            stalls=_with_links(page.items),
-            stalls_beyond=page.next_cursor is not None,
-            shops=shops[: SHOPS_SHOWN + PAD],
-            shops_beyond=len(shops) > SHOPS_SHOWN + PAD,
+        return _AreaRead(
+            ranked=ranked,
+            stalls_beyond=next_cursor is not None,
+            shops=shops,
             pledges=pledges,
             neighbours=neighbours,
         )

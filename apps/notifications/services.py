@@ -518,6 +518,13 @@ class _Batch:
             if prefs.digest != Digest.OFF:
                 self.windows[d.resident_id] = self.since(d.resident, prefs)
         self.builder.prepare(self.windows)
+        self.builder.prepare_areas(
+            [
+                (d.resident, self.windows[d.resident_id])
+                for d in digests
+                if d.resident_id in self.windows and d.resident.is_active and d.resident.email
+            ]
+        )
 
     def since(self, resident, prefs) -> datetime:
         return digest_since(
