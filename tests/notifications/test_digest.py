@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -247,7 +248,8 @@ def test_shared_sections_are_rendered_once_per_language():
         )
         for r in (en1, en2, zh)
     ]
-    assert sorted(k[0] for k in fragments) == ["area", "area", "whole", "whole"]  # per language
+    # per language: the area's sections, the frame around them, the empty personal sections
+    assert sorted(k[0] for k in fragments) == ["area", "area", "frame", "frame", "no-personal", "no-personal"]
     assert "New stalls near you" in messages[1].body and "附近的新摊位" in messages[2].body
     assert "Hello <b>Tom & Jerry</b>," in messages[1].body and en1.display_name not in messages[1].body
     html = messages[1].alternatives[0][0]
@@ -297,3 +299,112 @@ def test_a_shared_render_is_the_same_email_as_a_render_of_its_own():
     assert shared.subject == alone.subject
     assert shared.body == alone.body
     assert shared.alternatives[0][0] == alone.alternatives[0][0]
+
+
+# --- The worker's shared path sends each resident exactly the e-mail rendered for them alone ----
+
+
+def _comparable(data: bytes) -> bytes:
+    """A message's bytes without what differs between two writings of the same e-mail: the random
+    multipart boundary, the Date, and the signing time inside the unsubscribe token."""
+    boundary = re.search(rb'boundary="([^"]+)"', data).group(1)
+    data = data.replace(boundary, b"BOUNDARY")
+    data = re.sub(rb"\r\nDate: [^\r]+", b"", data)
+    return re.sub(rb"(unsubscribe/[\w-]+):\w+:[\w-]+/", rb"\1/", data)
+
+
+def _untimed(text: str) -> str:
+    return re.sub(r"(unsubscribe/[\w-]+):\w+:[\w-]+/", r"\1/", text)
+
+
+def _plain_django_bytes(message) -> bytes:
+    """The same content written by Django's own EmailMultiAlternatives."""
+    from django.core.mail import EmailMultiAlternatives
+
+    plain = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body,
+        to=message.to,
+        headers=message.extra_headers,
+        alternatives=message.alternatives,
+    )
+    return plain.message().as_bytes(linesep="\r\n")
+
+
+def test_the_batch_sends_every_resident_the_email_rendered_for_them_alone(settings):
+    """A mix of neighbours (languages, time zones, a weekly window, followed shops, unread messages,
+    a seller whose own stalls fill the area, names and titles with markup or the stand-in marks):
+    the worker's path (`_Batch` + `_compose`: areas read together, sections and frames shared,
+    the quick MIME writer) gives each the same subject, text, HTML, headers and bytes as building
+    and rendering their digest alone and writing it with Django's own message class."""
+    from apps.chat import services as chat_services
+    from apps.notifications import emails
+    from apps.notifications.digest import STALLS_SHOWN, digest_since
+
+    settings.JIEFANG_SITE_URL = "https://jiefang.example"
+    daily = {"digest": "daily", "digest_hour": 0}
+    mix = [
+        neighbour(**daily),
+        neighbour(display_name="<b>Tom & Jerry</b>", **daily),
+        neighbour(language="zh-hans", **daily),
+        neighbour(language="zh-hans", display_name="@@jiefang-area@@ 王", **daily),
+        neighbour(time_zone="Europe/London", **daily),
+        neighbour(digest="weekly", digest_weekday=0, digest_hour=0),
+        neighbour(at=NEAR, **daily),
+        neighbour(at=geo.Point(JINGAN.lat - 0.3, JINGAN.lng), **daily),  # nothing new out there: no e-mail
+    ]
+    follower, talker, busy = neighbour(**daily), neighbour(language="zh-hans", **daily), neighbour(**daily)
+    mix += [follower, talker, busy]
+    far_shop = make_shop(at=FAR, name="Old friend's bakery")
+    shop_services.shop_follow(shop=far_shop, resident=follower)
+    publish(shop=far_shop, title="Mooncakes", photos=[photo()])
+    friend = ResidentFactory(home=FAR)
+    conversation = chat_services.conversation_open(resident=friend, other=talker)
+    chat_services.message_send(sender=friend, conversation_id=conversation.pk, body="hi", client_msg_id="m1")
+    for i in range(STALLS_SHOWN + 3):
+        publish(busy, title=f"Busy's lamp {i}")
+    shop = make_shop(at=NEAR, name="Corner & <Sons>", pledges=["returns"])
+    publish(shop=shop, title="@@jiefang-name@@ <i>tofu</i>", photos=[photo()])
+    publish(ResidentFactory(home=JINGAN), title="A bicycle")
+    Resident.objects.filter(pk__in=[ResidentFactory(home=NEAR, display_name=f"Li {i}").pk for i in range(4)]).update(
+        residency_verified_at=timezone.now()
+    )
+    now = timezone.now()
+
+    residents = list(
+        Resident.objects.filter(pk__in=[r.pk for r in mix])
+        .select_related("notification_preferences")
+        .order_by("home_cell", "pk")
+    )
+    deliveries = [
+        EmailDelivery(pk=r.pk, resident=r, kind="digest", period="D2026-01-01", not_before=now) for r in residents
+    ]
+    batch = services._Batch(deliveries, now)
+    compared = {"sent": 0, "shared": 0, "followed": 0, "unread": 0, "personal area": 0}
+    for delivery in deliveries:
+        resident = delivery.resident
+        shared, fields = services._compose(delivery, batch)
+        prefs = services._preferences(resident)
+        since = digest_since(resident=resident, frequency=prefs.digest, now=now, last_end=None)
+        digest = digest_build(
+            resident=resident, since=since, now=now, unread_messages=services._unread_messages(resident)
+        )
+        assert fields["summary"] == digest.summary()
+        if digest.is_empty:
+            assert shared is None
+            continue
+        alone = emails.digest_message(digest=digest, delivery=delivery, time_zone=prefs.time_zone)
+        assert shared.subject == alone.subject
+        assert _untimed(shared.body) == _untimed(alone.body)
+        assert [(_untimed(c), t) for c, t in shared.alternatives] == [(_untimed(c), t) for c, t in alone.alternatives]
+        assert {k: _untimed(v) for k, v in shared.extra_headers.items()} == {
+            k: _untimed(v) for k, v in alone.extra_headers.items()
+        }
+        assert _comparable(shared.message().as_bytes(linesep="\r\n")) == _comparable(_plain_django_bytes(alone))
+        compared["sent"] += 1
+        compared["shared"] += digest.is_area_shared
+        compared["followed"] += bool(digest.followed)
+        compared["unread"] += bool(digest.unread_messages)
+        compared["personal area"] += not digest.is_area_shared and resident.point is not None
+    # every kind of digest of the mix was among those compared
+    assert compared == {"sent": 10, "shared": 9, "followed": 1, "unread": 1, "personal area": 1}
