@@ -56,7 +56,17 @@ class Resident(AbstractUser, Located):
     class Meta:
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
-        indexes = located_indexes("resident")
+        indexes = [
+            *located_indexes("resident"),
+            # The digest counts neighbours verified since the last one, for every home area: the few
+            # verified in a window, found by date, instead of every resident of the area read
+            # (about 2 ms of the database's CPU per area at 100,000 residents).
+            models.Index(
+                fields=["residency_verified_at"],
+                name="resident_verified_at_idx",
+                condition=models.Q(residency_verified_at__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return self.display_name or self.username
