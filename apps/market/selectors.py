@@ -94,9 +94,9 @@ def _decode(cursor: str) -> tuple[float, int]:
     try:
         score, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         score, pk = float(score), int(pk)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise InvalidCursor("cursor is not one this server gave out") from None
-    if not math.isfinite(score):
+    if not math.isfinite(score) or not -(2**63) <= pk < 2**63:  # beyond any id a database holds
         raise InvalidCursor("cursor is not one this server gave out")
     return score, pk
 

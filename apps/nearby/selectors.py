@@ -154,9 +154,9 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         distance, pk = json.loads(raw)
         distance, pk = float(distance), int(pk)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise InvalidCursor("cursor is not one this server gave out") from None
-    if not math.isfinite(distance) or distance < 0:
+    if not math.isfinite(distance) or distance < 0 or not -(2**63) <= pk < 2**63:
         raise InvalidCursor("cursor is not one this server gave out")
     return distance, pk
 
