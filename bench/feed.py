@@ -67,13 +67,13 @@ def parse_args(argv=None):
     p.add_argument("--only", choices=("sqlite", "postgresql"))
     p.add_argument("--no-load", action="store_true", help="skip the page load test")
     p.add_argument("--no-queries", action="store_true", help="skip the query timings (the page load test only)")
-    p.add_argument("--load-seconds", type=int, default=20)
+    p.add_argument("--load-seconds", type=int, default=40)
     p.add_argument(
         "--connections",
         type=int,
-        default=16,
+        default=8,
         help="wrk's connections: each waits for its answer before asking again, so the mean latency is"
-        " connections / throughput (16 at 300 req/s: 53 ms)",
+        " connections / throughput (8 at 300 req/s: 27 ms); twice the workers keeps every worker busy",
     )
     p.add_argument("--workers", type=int, default=4, help="server worker processes")
     p.add_argument(
