@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from apps.core.errors import DomainError
+from apps.core.formatting import distance_text
 from apps.nearby import geo
 
 from . import services
@@ -113,7 +114,8 @@ def resident_detail(request, pk: int):
     me = request.user
     if me.is_authenticated and me.point and resident.point and me.pk != resident.pk:
         distance = geo.coarse_distance_m(geo.distance_m(me.point, resident.point))
-    return render(request, "accounts/resident_detail.html", {"resident": resident, "coarse_distance_m": distance})
+    context = {"resident": resident, "coarse_distance": distance_text(distance) if distance is not None else None}
+    return render(request, "accounts/resident_detail.html", context)
 
 
 @require_POST

@@ -120,3 +120,16 @@ def test_a_residents_page_is_for_signed_in_neighbours(client):
     assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
     client.force_login(ResidentFactory())
     assert "Zhou Min" in client.get(url).content.decode()
+
+
+def test_a_neighbours_page_says_how_far_in_the_readers_units(client):
+    from apps.nearby import geo
+
+    me = ResidentFactory(home=JINGAN, language="en")
+    far = ResidentFactory(home=geo.Point(JINGAN.lat + 0.04, JINGAN.lng), language="zh-hans")
+    client.force_login(me)
+    html = client.get(reverse("accounts:resident_detail", args=[far.pk])).content.decode()
+    assert "Lives within about 5.0 km of you" in html
+    client.force_login(far)  # who reads Chinese
+    html = client.get(reverse("accounts:resident_detail", args=[me.pk])).content.decode()
+    assert "住在离你约 5.0 公里的范围内" in html

@@ -187,7 +187,7 @@ def annuli_region(obs: Observations, grid: Grid, slack_m: float) -> list[tuple[f
 
 FLOAT = re.compile(r"-?\d{1,3}\.\d{3,}")
 DISTANCE = re.compile(r"within about ([\d.,]+) (m|km)")
-LIVES = re.compile(r"Lives within about (\d+) m of you")
+LIVES = re.compile(r"Lives within about ([\d.,]+) (m|km) of you")
 JSON_SCRIPT = re.compile(r'<script id="([\w-]+)" type="application/json">(.*?)</script>', re.S)
 
 
@@ -332,7 +332,7 @@ class Attacker:
         self.obs.coarse.append((self.home, body["coarse_distance_m"]))
         html = self._request(None, lambda: self.web.get(f"/accounts/residents/{self.victim.pk}/")).content.decode()
         self.scan("profile page", html)
-        self.obs.coarse.append((self.home, int(LIVES.search(html).group(1))))
+        self.obs.coarse.append((self.home, parse_distance(*LIVES.search(html).groups())))
 
     def stall_views(self) -> None:
         body = self._request(None, lambda: self.api.get(f"/api/stalls/{self.stall.pk}/")).json()
