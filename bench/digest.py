@@ -244,33 +244,7 @@ def build_city(args) -> dict:
             else:
                 shop_id, seller = None, sellers[rng.randrange(len(sellers))]
                 lat, lng = homes[seller], lngs[seller]
-            r11 = h3i.latlng_to_cell(lat, lng, 11)
-            created, updated, expires, status = city._stall_times(rng, now, from_shop)
-            kind = city.KINDS[rng.randrange(len(city.KINDS))]
-            yield {
-                "lat": lat,
-                "lng": lng,
-                geo.cell_field(11): r11,
-                geo.cell_field(10): h3i.cell_to_parent(r11, 10),
-                geo.cell_field(9): h3i.cell_to_parent(r11, 9),
-                geo.cell_field(8): h3i.cell_to_parent(r11, 8),
-                "kind": kind,
-                "category": city.CATEGORIES[rng.randrange(len(city.CATEGORIES))],
-                "title": f"Stall {i}",
-                "description": "",
-                "price": None if kind == "free" else f"{rng.randrange(100, 50000) / 100:.2f}",
-                "currency": "CNY",
-                "quantity": 1,
-                "starts_at": None,
-                "expires_at": expires,
-                "status": status,
-                "location_is_exact": from_shop,
-                "created_at": created,
-                "updated_at": updated,
-                "fresh_days": created.timestamp() / 86400.0,
-                "seller_id": seller,
-                "shop_id": shop_id,
-            }
+            yield city.stall_row(rng, i, lat, lng, from_shop=from_shop, seller=seller, shop_id=shop_id, now=now)
 
     columns = city._stall_columns()
     if connection.vendor == "sqlite":

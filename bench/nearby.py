@@ -186,12 +186,46 @@ CATEGORIES = (
 )
 
 
+def stall_row(rng, i: int, lat: float, lng: float, *, from_shop: bool, seller: int, shop_id, now) -> dict:
+    """One synthetic stall's columns (also bench/digest.py's); draws its times, kind, category and
+    price from `rng` in that order, so a city built from one seed is the same every time."""
+    from h3.api import basic_int as h3i
+
+    from apps.nearby import geo
+
+    r11 = h3i.latlng_to_cell(lat, lng, 11)
+    created, updated, expires, status = _stall_times(rng, now, from_shop)
+    kind = KINDS[rng.randrange(len(KINDS))]
+    return {
+        "lat": lat,
+        "lng": lng,
+        geo.cell_field(11): r11,
+        geo.cell_field(10): h3i.cell_to_parent(r11, 10),
+        geo.cell_field(9): h3i.cell_to_parent(r11, 9),
+        geo.cell_field(8): h3i.cell_to_parent(r11, 8),
+        "kind": kind,
+        "category": CATEGORIES[rng.randrange(len(CATEGORIES))],
+        "title": f"Stall {i}",
+        "description": "",
+        "price": None if kind == "free" else f"{rng.randrange(100, 50000) / 100:.2f}",
+        "currency": "CNY",
+        "quantity": 1,
+        "starts_at": None,
+        "expires_at": expires,
+        "status": status,
+        "location_is_exact": from_shop,
+        "created_at": created,
+        "updated_at": updated,
+        "fresh_days": created.timestamp() / 86400.0,
+        "seller_id": seller,
+        "shop_id": shop_id,
+    }
+
+
 def generate_stalls(rows: int, seed: int, now: datetime, seller_ids: list[int]):
     """Yields one dict per stall. Shops' stalls (40 %) sit at one of the shops' exact points;
     residents' stalls (60 %) at the centre of the seller's home cell, as the real service stores them."""
     from h3.api import basic_int as h3i
-
-    from apps.nearby import geo
 
     rng = random.Random(seed)
     shops = [random_city_point(rng) for _ in range(len(seller_ids))]
@@ -205,33 +239,7 @@ def generate_stalls(rows: int, seed: int, now: datetime, seller_ids: list[int]):
         from_shop = rng.random() < 0.4
         seller = seller_ids[rng.randrange(len(seller_ids))]
         lat, lng = shops[rng.randrange(len(shops))] if from_shop else homes[seller]
-        r11 = h3i.latlng_to_cell(lat, lng, 11)
-        created, updated, expires, status = _stall_times(rng, now, from_shop)
-        kind = KINDS[rng.randrange(len(KINDS))]
-        yield {
-            "lat": lat,
-            "lng": lng,
-            geo.cell_field(11): r11,
-            geo.cell_field(10): h3i.cell_to_parent(r11, 10),
-            geo.cell_field(9): h3i.cell_to_parent(r11, 9),
-            geo.cell_field(8): h3i.cell_to_parent(r11, 8),
-            "kind": kind,
-            "category": CATEGORIES[rng.randrange(len(CATEGORIES))],
-            "title": f"Stall {i}",
-            "description": "",
-            "price": None if kind == "free" else f"{rng.randrange(100, 50000) / 100:.2f}",
-            "currency": "CNY",
-            "quantity": 1,
-            "starts_at": None,
-            "expires_at": expires,
-            "status": status,
-            "location_is_exact": from_shop,
-            "created_at": created,
-            "updated_at": updated,
-            "fresh_days": created.timestamp() / 86400.0,
-            "seller_id": seller,
-            "shop_id": None,
-        }
+        yield stall_row(rng, i, lat, lng, from_shop=from_shop, seller=seller, shop_id=None, now=now)
 
 
 def _stall_columns() -> dict:
