@@ -1,0 +1,95 @@
+"""The pages under ASGI: the sync middleware chain runs in one thread switch, and still answers right."""
+
+import threading
+
+import pytest
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.testing import HttpCommunicator
+from django.core.handlers.asgi import ASGIHandler
+from django.test import override_settings
+
+from apps.core.asgi import SyncChainASGIHandler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def switches(monkeypatch):
+    """Every call into the sync thread, by the function called."""
+    calls = []
+    original = SyncToAsync.__call__
+
+    async def counting(self, *args, **kwargs):
+        calls.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    return calls
+
+
+def get(handler, path):
+    """The answer of the ASGI handler to a GET, and the ident of the event loop's thread."""
+
+    async def ask():
+        communicator = HttpCommunicator(handler, "GET", path, headers=[(b"host", b"testserver")])
+        return await communicator.get_response(timeout=10), threading.get_ident()
+
+    return async_to_sync(ask)()
+
+
+def test_a_page_costs_at_most_three_switches_into_the_sync_thread(switches):
+    response, _ = get(SyncChainASGIHandler(), "/accounts/login/")
+    assert response["status"] == 200
+    assert b'name="password"' in response["body"]
+    ours = len(switches)
+    # the request_started signal, the whole chain with the view, and closing the response
+    assert ours <= 3, switches
+
+    switches.clear()
+    response, _ = get(ASGIHandler(), "/accounts/login/")
+    assert response["status"] == 200
+    # Django's own handler: into the thread for the chain, back to the loop for the view part, into
+    # the thread for each process_view, the view and the template's rendering
+    assert len(switches) >= 2 * ours, switches
+
+
+def test_middleware_and_view_share_one_thread(switches):
+    seen = []
+
+    def record(get_response):
+        def middleware(request):
+            seen.append(("middleware", threading.get_ident()))
+            response = get_response(request)
+            seen.append(("view done", threading.get_ident()))
+            return response
+
+        return middleware
+
+    from django.conf import settings
+
+    with override_settings(MIDDLEWARE=["tests.core.test_asgi.outer_probe", *settings.MIDDLEWARE]):
+        global outer_probe
+        outer_probe = record
+        response, loop_thread = get(SyncChainASGIHandler(), "/accounts/login/")
+    assert response["status"] == 200
+    assert [step for step, _ in seen] == ["middleware", "view done"]
+    assert len({ident for _, ident in seen}) == 1
+    assert loop_thread not in {ident for _, ident in seen}  # the sync thread, not the event loop's
+
+
+def test_errors_and_redirects_keep_their_answers():
+    handler = SyncChainASGIHandler()
+    missing, _ = get(handler, "/no-such-page/")
+    assert missing["status"] == 404
+    protected, _ = get(handler, "/accounts/my-data/")
+    assert protected["status"] == 302
+    assert dict(protected["headers"])[b"Location"].startswith(b"/accounts/login/")
+
+
+def test_the_site_serves_pages_with_this_handler():
+    from neighborhood.asgi import django_asgi_app
+
+    assert isinstance(django_asgi_app, SyncChainASGIHandler)
+
+
+outer_probe = None
