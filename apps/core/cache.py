@@ -14,11 +14,17 @@ RedisCache would raise it into the page (a 500).
   for `retry_after` seconds (OPTIONS "retry_after", default 2): a frozen Redis then costs one timeout
   per process every few seconds instead of one per cache call, and one warning is logged, not
   hundreds.
+- One connection pool and one client per Redis location for the whole process. Django keeps a cache
+  backend per thread and, under ASGI, per request (its handler runs each request in a context of
+  its own), and its Redis backend opens a fresh pool, so a fresh TCP connection, for each, and builds
+  a redis-py client (with its table of 170 reply callbacks) for every call. Both are thread-safe and
+  meant to be shared; sharing them takes about a millisecond of CPU off every ASGI page.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -28,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # Per Redis location, shared by the backend instances of every thread of the process.
 _down_until: dict[str, float] = {}
+# Per Redis location and pool options: the process's client, over its connection pool.
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
 
 
 class CacheUnavailable(Exception):
@@ -39,6 +48,19 @@ class DegradingRedisCacheClient(RedisCacheClient):
         super().__init__(servers, **options)
         self._where = ",".join(servers)
         self._retry_after = retry_after
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        shared = (self._servers[index], repr(sorted(self._pool_options.items())))
+        client = _clients.get(shared)
+        if client is None:
+            with _clients_lock:
+                client = _clients.get(shared)
+                if client is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    client = self._client(connection_pool=pool)
+                    _clients[shared] = client
+        return client
 
     def _call(self, operation, *args):
         if _down_until.get(self._where, 0.0) > time.monotonic():

@@ -58,3 +58,52 @@ def test_pages_and_limited_writes_go_on_without_the_cache(unreachable_cache, cli
     rate_limit("vouch_give", user=(1, 3600))
     rate_check("vouch_give", user=resident)
     rate_check("vouch_give", user=resident)  # over the limit, but the counter is out of reach
+
+
+def test_every_backend_instance_of_the_process_shares_one_client_and_pool(unreachable_cache):
+    """Django makes a cache backend per thread and, under ASGI, per request: they must not each open
+    a connection pool (a TCP connection to Redis per request) nor build a client per call."""
+    import threading
+
+    from django.core.cache.backends.redis import RedisCache
+
+    first = RedisCache("redis://127.0.0.1:1/0", UNREACHABLE["default"])
+    first._class = type(unreachable_cache._cache)
+    clients = [first._cache.get_client(write=True), first._cache.get_client()]
+
+    def another_thread():
+        other = type(unreachable_cache)("redis://127.0.0.1:1/0", UNREACHABLE["default"])
+        assert other is not first
+        clients.append(other._cache.get_client(write=True))
+
+    thread = threading.Thread(target=another_thread)
+    thread.start()
+    thread.join()
+    assert len({id(c) for c in clients}) == 1
+    assert len({id(c.connection_pool) for c in clients}) == 1
+
+    elsewhere = type(unreachable_cache)("redis://127.0.0.1:2/0", UNREACHABLE["default"])
+    assert elsewhere._cache.get_client() is not clients[0]  # another location, another pool
+
+
+@pytest.mark.services
+def test_requests_in_contexts_of_their_own_reuse_the_connections_to_redis():
+    """What ASGI does: each request in a fresh context gets a fresh backend; the connections to Redis
+    stay the same few."""
+    import contextvars
+
+    from django.core.cache import cache
+
+    backends, pools = [], set()
+
+    def one_request(i):
+        cache.set(f"shared-client-{i}", i, 30)
+        backends.append(caches["default"])
+        pools.add(id(cache._cache.get_client().connection_pool))
+        return cache.get(f"shared-client-{i}")
+
+    assert [contextvars.Context().run(one_request, i) for i in range(50)] == list(range(50))
+    assert len({id(b) for b in backends}) == 50  # Django's doing: a backend per context
+    assert len(pools) == 1
+    pool = cache._cache.get_client().connection_pool
+    assert len(pool._available_connections) + len(pool._in_use_connections) <= 2
