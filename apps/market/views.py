@@ -1,5 +1,6 @@
 import hashlib
 import json
+import math
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -97,8 +99,18 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
     if html is None:
         page = _feed_page(request, origin, radius, filters)
         html = render_to_string("market/_feed_page.html", {"page": page, "query": query})
-        cache.set(key, html, settings.JIEFANG_FEED_CACHE_SECONDS)
+        cache.set(key, html, _cards_cache_seconds(page.items))
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
+
+
+def _cards_cache_seconds(stalls, now=None) -> int:
+    """How long shared cards may be kept: JIEFANG_FEED_CACHE_SECONDS (a new stall shows within it),
+    and never past the first expiry among them, so that an expired stall leaves the feed at once."""
+    now = now or timezone.now()
+    seconds = settings.JIEFANG_FEED_CACHE_SECONDS
+    for stall in stalls:
+        seconds = min(seconds, math.floor((stall.expires_at - now).total_seconds()))
+    return max(seconds, 0)  # 0: not kept
 
 
 def _new_since_count(user, radius: int, since) -> int:

@@ -142,6 +142,53 @@ def test_a_new_stall_shows_once_the_shared_cards_expire(client, settings):
     assert "Just baked" in client.get(reverse("home")).content.decode()
 
 
+def test_shared_cards_are_never_kept_past_the_first_expiry_on_them(client, settings):
+    """An expired stall leaves the feed at once: the cached cards live no longer than their first
+    stall, whatever JIEFANG_FEED_CACHE_SECONDS allows."""
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    # a local cache, whose expiry times can be read, in both CI passes
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "expiry"}}
+    settings.JIEFANG_FEED_CACHE_SECONDS = 600
+    shop = make_shop(at=NORTH_600M)
+    publish(shop=shop, title="Rice")
+    soon = publish(shop=shop, title="Last buns")
+    Stall.objects.filter(pk=soon.pk).update(expires_at=timezone.now() + timedelta(seconds=7))
+    cache.clear()
+    client.force_login(ResidentFactory(home=JINGAN))
+    before = timezone.now()
+    assert "Last buns" in client.get(reverse("home")).content.decode()
+    kept = [when for key, when in cache._expire_info.items() if "feed-cards:" in key]
+    assert len(kept) == 1
+    assert before.timestamp() + 5 <= kept[0] <= before.timestamp() + 7.5
+
+    # the same without the stall about to expire: the setting decides
+    Stall.objects.filter(pk=soon.pk).update(status="closed")
+    cache.clear()
+    client.get(reverse("home"))
+    kept = [when for key, when in cache._expire_info.items() if "feed-cards:" in key]
+    assert kept and kept[0] >= before.timestamp() + 590
+    assert "Rice" in client.get(reverse("home")).content.decode()
+
+
+def test_cards_already_expired_or_expiring_now_are_not_kept(settings):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from apps.market.views import _cards_cache_seconds
+
+    now = timezone.now()
+    assert _cards_cache_seconds([SimpleNamespace(expires_at=now + timedelta(seconds=0.5))], now) == 0
+    assert _cards_cache_seconds([SimpleNamespace(expires_at=now - timedelta(seconds=3))], now) == 0
+    assert _cards_cache_seconds([SimpleNamespace(expires_at=now + timedelta(seconds=12.9))], now) == 12
+    assert _cards_cache_seconds([], now) == settings.JIEFANG_FEED_CACHE_SECONDS
+
+
 def test_new_since_last_visit_is_counted_and_marked_in_the_page(client):
     from datetime import timedelta
 
