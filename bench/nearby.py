@@ -606,16 +606,33 @@ class RadiusResult:
 #   selector  the real selector through the ORM, `located_nearest` (what `nearby_page` serves):
 #             open, unexpired stalls, nearest 50 with distance
 #   postgis   the same answer from ST_DWithin on a geography column with a GiST index (PostgreSQL
-#             with PostGIS only; raw SQL through `Manager.raw`, so model instances too; distances
-#             on the sphere, like the haversine)
-#   postgis_open  the same, with a partial GiST index of open stalls only
+#             with PostGIS only; distances on the sphere, like the haversine), through the ORM as
+#             the selector is: the issue's goals are "through the ORM". The project has no GeoDjango,
+#             so ST_DWithin and ST_Distance go in as `RawSQL` expressions, which compile faster than
+#             GeoDjango's lookups would: the comparison leans toward PostGIS.
+#   postgis_raw  the same SQL through `Manager.raw` (model instances too, no query building)
+#   postgis_open, postgis_open_raw  the same two, with a partial GiST index of open stalls only
 #   no_cells  the same ORM query without the cell filter, as the database's planner runs it
 #   scan      the same ORM query with every index refused: a full scan, which tests the cheap
 #             freshness columns first and computes the distance of the rows that pass only
 #   brute     the scan of issue 2's prototype: every index refused, the distance of every row
 #             computed, then the freshness test (the issue's "at least 50 times faster" is against it)
-QUERY_KINDS = ("cover", "selector", "postgis", "postgis_open", "no_cells", "scan", "brute")
+QUERY_KINDS = (
+    "cover",
+    "selector",
+    "postgis",
+    "postgis_raw",
+    "postgis_open",
+    "postgis_open_raw",
+    "no_cells",
+    "scan",
+    "brute",
+)
 
+# Origins per turn when the selector and PostGIS take turns.
+POSTGIS_BLOCK = 20
+POSTGIS_DISTANCE = "ST_Distance(geog, ST_MakePoint(%s, %s)::geography, false)"
+POSTGIS_WITHIN = "ST_DWithin(geog, ST_MakePoint(%s, %s)::geography, %s, false)"
 POSTGIS_SQL = """
 SELECT {columns}, ST_Distance(geog, ST_MakePoint(%s, %s)::geography, false) AS distance_m
 FROM market_stall
@@ -653,7 +670,8 @@ def parallel_workers(alias: str) -> int | None:
 
 def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[RadiusResult]:
     from django.db import connections, transaction
-    from django.db.models import BooleanField, Case, Q, Value, When
+    from django.db.models import BooleanField, Case, FloatField, Q, Value, When
+    from django.db.models.expressions import RawSQL
     from h3.api import basic_int as h3i
 
     from apps.market.models import Stall
@@ -715,10 +733,19 @@ def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[Rad
         columns=", ".join(f'"{f.column}"' for f in Stall._meta.concrete_fields), limit=ANSWER_LIMIT
     )
 
-    def postgis(origin, radius):
+    def postgis_raw(origin, radius):
         # model instances with distance_m, like the selector's answer
         params = [origin.lng, origin.lat, origin.lng, origin.lat, radius, now]
         return list(Stall.objects.using(alias).raw(postgis_sql, params))
+
+    def postgis(origin, radius):
+        point = (origin.lng, origin.lat)
+        return list(
+            fresh()
+            .annotate(distance_m=RawSQL(POSTGIS_DISTANCE, point, output_field=FloatField()))
+            .filter(RawSQL(POSTGIS_WITHIN, (*point, radius), output_field=BooleanField()))
+            .order_by("distance_m", "pk")[:ANSWER_LIMIT]
+        )
 
     backend_cpu = _backend_cpu_reader(conn)
     # parallel workers' CPU cannot be counted: without them, every query's CPU is
@@ -756,26 +783,43 @@ def run_queries(alias: str, args, now: datetime, with_postgis: bool) -> list[Rad
         circle = math.pi * radius * radius
         res.area_ratio = statistics.mean(sum(h3i.cell_area(c, "m^2") for c in cv.cells) / circle for cv in covers)
         geo.cover_circle.cache_clear()
-        answers = timed(res, "selector", selector, origins, radius)
+        # With PostGIS, the selector and the PostGIS queries take turns in blocks of origins, so that a
+        # change in the machine's speed during the run (other work, a virtual CPU's varying clock)
+        # weighs on both alike; without it, one block.
+        block = POSTGIS_BLOCK if with_postgis else len(origins)
+        answers = []
+        for start in range(0, len(origins), block):
+            some = origins[start : start + block]
+            got_selector = timed(res, "selector", selector, some, radius)
+            answers += got_selector
+            if with_postgis:
+                # Each PostGIS variant runs with its own spatial index as the only index on the table
+                # (the others dropped inside a transaction that is rolled back): with the cell indexes
+                # present the planner ANDs the GiST bitmap with a full scan of a cell index for the
+                # status test, which is slower still and not what a PostGIS design would have.
+                for kind, keep in (
+                    ("postgis", "bench_stall_geog_gist"),
+                    ("postgis_open", "bench_stall_geog_open_gist"),
+                ):
+                    with transaction.atomic(using=alias):
+                        with conn.cursor() as cur:
+                            for name in [*POSTGIS_INDEXES, *(i.name for i in Stall._meta.indexes)]:
+                                if name != keep:
+                                    cur.execute(f'DROP INDEX IF EXISTS "{name}"')
+                        for _ in range(3):  # untimed: the table's changed catalogue is read once
+                            postgis(geo.Point(*random_city_point(rng, ORIGIN_SIDE_M)), radius)
+                        # the ORM form and the raw form in turn, on the same origins
+                        for fn, name in ((postgis, kind), (postgis_raw, f"{kind}_raw")):
+                            got = timed(res, name, fn, some, radius)
+                            res.postgis_mismatches += sum(
+                                [r.pk for r in a] != [r.pk for r in b] for a, b in zip(got, got_selector, strict=True)
+                            )
+                        transaction.set_rollback(True, using=alias)
+                # the selector's warm-up after its indexes came back
+                for _ in range(3):
+                    selector(geo.Point(*random_city_point(rng, ORIGIN_SIDE_M)), radius)
+                geo.cover_circle.cache_clear()
         res.returned = [len(rows) for rows in answers]
-        if with_postgis:
-            # Each PostGIS variant runs with its own spatial index as the only index on the table
-            # (the others dropped inside a transaction that is rolled back): with the cell indexes
-            # present the planner ANDs the GiST bitmap with a full scan of a cell index for the
-            # status test, which is slower still and not what a PostGIS design would have.
-            for kind, keep in (("postgis", "bench_stall_geog_gist"), ("postgis_open", "bench_stall_geog_open_gist")):
-                with transaction.atomic(using=alias):
-                    with conn.cursor() as cur:
-                        for name in [*POSTGIS_INDEXES, *(i.name for i in Stall._meta.indexes)]:
-                            if name != keep:
-                                cur.execute(f'DROP INDEX IF EXISTS "{name}"')
-                    for _ in range(10):
-                        postgis(geo.Point(*random_city_point(rng, ORIGIN_SIDE_M)), radius)
-                    got = timed(res, kind, postgis, origins, radius)
-                    transaction.set_rollback(True, using=alias)
-                res.postgis_mismatches += sum(
-                    [r.pk for r in a] != [r.pk for r in b] for a, b in zip(got, answers, strict=True)
-                )
         for kind, fn in (("no_cells", no_cells), ("scan", scan), ("brute", brute)):
             got = timed(res, kind, fn, scanned, radius)
             # the scans are the oracle: same rows, same order
@@ -907,6 +951,14 @@ def main(argv=None) -> int:
             # is reported beside it (docs/benchmarks.md), not judged.
             if r.radius_m == 1000 and s.get("brute_over_selector_p95", math.inf) < GOAL_SCAN_RATIO:
                 failures.append(f"{alias} 1 km: only {s['brute_over_selector_p95']}x faster than the brute-force scan")
+            # On PostgreSQL with PostGIS: faster than ST_DWithin with its usual GiST index, the same
+            # query through the ORM, at every radius (p50 and p95)
+            for q in ("p50", "p95"):
+                if s.get("postgis_ms") and s["postgis_ms"][q] <= s["selector_ms"][q]:
+                    failures.append(
+                        f"{alias} {r.radius_m} m: {q} {s['selector_ms'][q]} ms, not faster than ST_DWithin's"
+                        f" {s['postgis_ms'][q]} ms"
+                    )
             if r.radius_m == 1000 and s.get("scan_over_selector_p95", math.inf) < GOAL_SCAN_RATIO:
                 print(f"  [{alias}] 1 km: {s['scan_over_selector_p95']}x faster than the freshness-first scan (p95)")
         report[vendor] = {
