@@ -868,6 +868,21 @@ def explain(alias: str, now: datetime) -> str:
     return qs.explain()
 
 
+def python_probe_ms() -> dict:
+    """How fast this machine runs plain Python right now: a fixed loop of a million additions, best
+    and median of 7. On the shared virtual machines of this project such a loop's time varied by up
+    to 1.7 times within a minute and by twice from one day to the next, so figures of different runs
+    compare only beside this probe."""
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append((time.perf_counter() - t) * 1000)
+    return {"best": round(min(times), 1), "median": round(statistics.median(times), 1)}
+
+
 def describe_machine(aliases) -> dict:
     from django.db import connections
 
@@ -891,6 +906,7 @@ def describe_machine(aliases) -> dict:
         "memory": mem,
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "python_probe_ms": python_probe_ms(),
     }
     if "pg" in aliases:
         with connections["pg"].cursor() as cur:
@@ -969,6 +985,8 @@ def main(argv=None) -> int:
             "max_parallel_workers_per_gather": parallel_workers(alias),
         }
     report["machine"] = describe_machine(aliases)
+    probe = report["machine"]["python_probe_ms"]
+    print(f"  plain Python on this machine now: a million additions in {probe['best']} ms (median {probe['median']})")
     out = args.dir / f"nearby-{args.rows}.json"
     # a run on one database keeps the other's last figures
     previous = json.loads(out.read_text()) if out.exists() else {}
