@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from .models import Notification
@@ -7,8 +8,23 @@ def notifications_for(*, resident) -> QuerySet:
     return Notification.objects.filter(recipient=resident)
 
 
+# Every page shows the bell's count; counting costs a query per page, so the count is kept a minute.
+# Every write that changes it drops the kept count (services._bell_on_commit), at once and again
+# once committed; the minute bounds what a reader racing such a write can leave behind.
+UNREAD_CACHE_SECONDS = 60
+
+
+def unread_cache_key(resident_id: int) -> str:
+    return f"bell-unread:{resident_id}"
+
+
 def notifications_unread_count(*, resident) -> int:
-    return Notification.objects.filter(recipient=resident, read_at__isnull=True).count()
+    key = unread_cache_key(resident.pk)
+    count = cache.get(key)
+    if count is None:
+        count = Notification.objects.filter(recipient=resident, read_at__isnull=True).count()
+        cache.set(key, count, UNREAD_CACHE_SECONDS)
+    return count
 
 
 def digest_preview(*, resident, now=None):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
@@ -32,6 +33,7 @@ from .models import (
     NotificationPreferences,
     time_zone_is_known,
 )
+from .selectors import unread_cache_key
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,12 @@ def _emails_queue(notifications: list[Notification]) -> None:
 
 def _bell_on_commit(recipient_ids: list[int], event_type: str) -> None:
     """The bell of each recipient's open pages shows the new unread count, live, once committed
-    (the count is read now, inside the transaction that changed it)."""
+    (the count is read now, inside the transaction that changed it). Drops the counts kept for
+    pages (selectors.notifications_unread_count): now, for what this transaction reads next, and once
+    committed, against a page that kept the old count in between."""
+    keys = [unread_cache_key(rid) for rid in recipient_ids]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
     counts = dict(
         Notification.objects.filter(recipient_id__in=recipient_ids, read_at__isnull=True)
         .values("recipient_id")

@@ -116,7 +116,8 @@ def test_the_bell_hears_of_it_after_commit(django_capture_on_commit_callbacks, i
     async_to_sync(layer.group_add)(user_group(r.pk), channel)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         n = _send(r)
-    assert len(callbacks) == 1  # nothing is pushed before the commit
+    # two things wait for the commit: dropping the bell's kept count again, and the push
+    assert len(callbacks) == 2  # nothing is pushed before the commit
     for callback in callbacks:
         callback()
     event = async_to_sync(layer.receive)(channel)
@@ -126,3 +127,39 @@ def test_the_bell_hears_of_it_after_commit(django_capture_on_commit_callbacks, i
     event = async_to_sync(layer.receive)(channel)
     assert event["event"] == {"type": "notification.read", "unread": 0}
     async_to_sync(layer.group_discard)(user_group(r.pk), channel)
+
+
+def test_the_bells_count_is_kept_for_pages_and_dropped_by_every_change(django_assert_num_queries):
+    from django.core.cache import cache
+
+    from apps.notifications.selectors import notifications_unread_count, unread_cache_key
+
+    r = ResidentFactory()
+    cache.delete(unread_cache_key(r.pk))
+    assert notifications_unread_count(resident=r) == 0
+    with django_assert_num_queries(0):
+        assert notifications_unread_count(resident=r) == 0  # kept
+    first = _send(r)
+    assert notifications_unread_count(resident=r) == 1
+    services.notification_send_many(recipient_ids=[r.pk, ResidentFactory().pk], kind=Kind.STALL_FROM_FOLLOWED_SHOP)
+    assert notifications_unread_count(resident=r) == 2
+    services.notification_mark_read(resident=r, notification_id=first.pk)
+    assert notifications_unread_count(resident=r) == 1
+    services.notifications_mark_all_read(resident=r)
+    assert notifications_unread_count(resident=r) == 0
+
+
+def test_a_count_kept_by_a_page_during_the_write_is_dropped_once_committed(django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from apps.notifications.selectors import notifications_unread_count, unread_cache_key
+
+    r = ResidentFactory()
+    cache.delete(unread_cache_key(r.pk))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _send(r)
+        # a page of another connection counted before this commit, and kept what it saw
+        cache.set(unread_cache_key(r.pk), 0, 60)
+    for callback in callbacks:
+        callback()
+    assert notifications_unread_count(resident=r) == 1
