@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +14,7 @@ from django.utils import timezone
 
 from apps.moderation import areas
 from apps.nearby import geo
-from apps.nearby.selectors import InvalidCursor, located_within
+from apps.nearby.selectors import decode_keyset, encode_cursor, located_within
 from apps.shops.selectors import active_pledges_prefetch
 from apps.trust.rules import REPUTATION_NEUTRAL
 
@@ -86,21 +82,6 @@ def _with_cards(qs: QuerySet) -> QuerySet:
     )
 
 
-def _encode(score: float, pk: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([score, pk]).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[float, int]:
-    try:
-        score, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        score, pk = float(score), int(pk)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
-        raise InvalidCursor("cursor is not one this server gave out") from None
-    if not math.isfinite(score) or not -(2**63) <= pk < 2**63:  # beyond any id a database holds
-        raise InvalidCursor("cursor is not one this server gave out")
-    return score, pk
-
-
 def stalls_feed_ranked(
     *,
     origin: geo.Point,
@@ -132,12 +113,12 @@ def stalls_feed_ranked(
     rank = rank - Value(TRUST_WEIGHT, output_field=FloatField()) * trust
     qs = qs.annotate(rank=rank).order_by("rank", "pk")
     if cursor:
-        score, pk = _decode(cursor)
+        score, pk = decode_keyset(cursor)
         qs = qs.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
     # Rank every stall in the circle reading only the columns the rank needs; the cards of the page
     # are loaded apart: joining sellers for thousands of rows before the sort cost more than the rest.
     ranked = list(qs.values_list("pk", "rank", "distance_m")[: limit + 1])
-    next_cursor = _encode(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
+    next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
     return ranked[:limit], next_cursor
 
 

@@ -144,19 +144,30 @@ class NearbyPage:
     next_cursor: str | None
 
 
-def encode_cursor(distance: float, pk: int) -> str:
-    raw = json.dumps([distance, pk], separators=(",", ":")).encode()
+def encode_cursor(key: float, pk: int) -> str:
+    """An opaque keyset cursor: the last row's sort key (a distance, a feed rank) and its id."""
+    raw = json.dumps([key, pk], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[float, int]:
+def decode_keyset(cursor: str) -> tuple[float, int]:
+    """The (key, id) of a cursor of `encode_cursor`; anything else, or a key or id no row can have,
+    is refused with InvalidCursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        distance, pk = json.loads(raw)
-        distance, pk = float(distance), int(pk)
+        key, pk = json.loads(raw)
+        key, pk = float(key), int(pk)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise InvalidCursor("cursor is not one this server gave out") from None
-    if not math.isfinite(distance) or distance < 0 or not -(2**63) <= pk < 2**63:
+    if not math.isfinite(key) or not -(2**63) <= pk < 2**63:  # beyond any id a database holds
+        raise InvalidCursor("cursor is not one this server gave out")
+    return key, pk
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    """The (distance, id) of a nearby page's cursor."""
+    distance, pk = decode_keyset(cursor)
+    if distance < 0:
         raise InvalidCursor("cursor is not one this server gave out")
     return distance, pk
 
