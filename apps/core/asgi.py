@@ -1,4 +1,5 @@
-"""Django's ASGI handler, with the pages' middleware chain run in one thread switch per request.
+"""Django's ASGI handler, with the pages' middleware chain run in one thread switch per request, in
+threads that are kept from one request to the next.
 
 Every view and middleware of the site is synchronous. Django's own `ASGIHandler` builds its chain in
 async mode, and then each async-capable middleware (all of Django's, through `MiddlewareMixin`) runs
@@ -8,16 +9,64 @@ more CPU per page than the work itself (bench/feed.py, docs/benchmarks.md). Here
 as under WSGI and run whole in the sync thread, as Django does for a chain of sync-only middleware.
 Async views would still work (Django wraps them for a sync chain), only less efficiently; there are
 none.
+
+Django also gives each request a sync thread of its own (asgiref's `ThreadSensitiveContext`), started
+for the request and stopped after it. Here a request borrows an idle thread of the worker instead
+and hands it back when it is done: each request's sync code still runs in one thread that no other
+request uses meanwhile (so a slow page does not hold up the chat's database calls or another page),
+without starting a thread per request, as a WSGI server's threads are kept.
 """
 
-from asgiref.sync import sync_to_async
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 
 
+class PageThreads:
+    """The worker's idle page threads, each a one-thread executor, lent to one request at a time.
+
+    Used from the event loop's thread only (no lock needed). At most `keep` idle threads are kept; a
+    burst beyond that starts threads that stop after their request."""
+
+    def __init__(self, keep: int = 16):
+        self.keep = keep
+        self.idle: deque[ThreadPoolExecutor] = deque()
+        self.started = 0
+
+    def lend(self) -> ThreadPoolExecutor:
+        if self.idle:
+            return self.idle.pop()
+        self.started += 1
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="page")
+
+    def give_back(self, executor: ThreadPoolExecutor) -> None:
+        if len(self.idle) < self.keep:
+            self.idle.append(executor)
+        else:
+            executor.shutdown(wait=False)
+
+
 class SyncChainASGIHandler(ASGIHandler):
+    def __init__(self):
+        super().__init__()
+        self.page_threads = PageThreads()
+
     def load_middleware(self, is_async=False):
         # ASGIHandler asks for the async chain; the sync one, run below in a single switch, is cheaper.
         super().load_middleware(is_async=False)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            # as Django's own handler answers (channels routes WebSockets elsewhere)
+            return await super().__call__(scope, receive, send)
+        executor = self.page_threads.lend()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        finally:
+            self.page_threads.give_back(executor)
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)

@@ -1,5 +1,6 @@
 """The pages under ASGI: the sync middleware chain runs in one thread switch, and still answers right."""
 
+import asyncio
 import threading
 
 import pytest
@@ -8,7 +9,7 @@ from channels.testing import HttpCommunicator
 from django.core.handlers.asgi import ASGIHandler
 from django.test import override_settings
 
-from apps.core.asgi import SyncChainASGIHandler
+from apps.core.asgi import PageThreads, SyncChainASGIHandler
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,6 +85,75 @@ def test_errors_and_redirects_keep_their_answers():
     protected, _ = get(handler, "/accounts/my-data/")
     assert protected["status"] == 302
     assert dict(protected["headers"])[b"Location"].startswith(b"/accounts/login/")
+
+
+def probing(middleware_factory):
+    """The site's middleware with `middleware_factory` outermost."""
+    from django.conf import settings
+
+    global outer_probe
+    outer_probe = middleware_factory
+    return override_settings(MIDDLEWARE=["tests.core.test_asgi.outer_probe", *settings.MIDDLEWARE])
+
+
+def test_requests_one_after_another_reuse_one_page_thread():
+    threads = []
+
+    def record(get_response):
+        def middleware(request):
+            threads.append(threading.get_ident())
+            return get_response(request)
+
+        return middleware
+
+    handler = None
+    with probing(record):
+        handler = SyncChainASGIHandler()
+        for _ in range(3):
+            response, loop_thread = get(handler, "/accounts/login/")
+            assert response["status"] == 200
+    assert len(set(threads)) == 1
+    assert loop_thread not in threads
+    assert handler.page_threads.started == 1
+
+
+def test_requests_at_the_same_time_each_have_a_thread_of_their_own():
+    # Both requests must be inside their views at once to pass the barrier: on a shared thread the
+    # second would wait for the first, which waits for the second, and the barrier would time out.
+    barrier = threading.Barrier(2, timeout=10)
+    threads = []
+
+    def meet(get_response):
+        def middleware(request):
+            threads.append(threading.get_ident())
+            barrier.wait()
+            return get_response(request)
+
+        return middleware
+
+    async def ask_twice(handler):
+        communicators = [
+            HttpCommunicator(handler, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]) for _ in range(2)
+        ]
+        return await asyncio.gather(*(c.get_response(timeout=20) for c in communicators))
+
+    with probing(meet):
+        handler = SyncChainASGIHandler()
+        responses = async_to_sync(ask_twice)(handler)
+    assert [r["status"] for r in responses] == [200, 200]
+    assert len(set(threads)) == 2
+    assert len(handler.page_threads.idle) == 2  # both kept for the next requests
+
+
+def test_idle_page_threads_beyond_the_keep_are_stopped():
+    threads = PageThreads(keep=1)
+    first, second = threads.lend(), threads.lend()
+    assert first is not second and threads.started == 2
+    threads.give_back(first)
+    threads.give_back(second)
+    assert list(threads.idle) == [first]
+    assert second._shutdown
+    assert threads.lend() is first
 
 
 def test_the_site_serves_pages_with_this_handler():
