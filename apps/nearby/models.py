@@ -36,12 +36,13 @@ class Located(models.Model):
         return None if self.lat is None else geo.Point(self.lat, self.lng)
 
 
-def located_indexes(prefix: str, *then: str) -> list[models.Index]:
-    """One index per cell resolution: (cell, *then, lat, lng, id), so a nearby query finds the
-    nearest ids from the index alone (`located_nearest`), and a freshness column in `then` skips
+def located_indexes(prefix: str, *then: str, carrying: tuple[str, ...] = ()) -> list[models.Index]:
+    """One index per cell resolution: (cell, *then, lat, lng, id, *carrying), so a nearby query finds
+    the nearest ids from the index alone (`located_nearest`), and a freshness column in `then` skips
     stale rows without touching the table. The id is a key column rather than an INCLUDE, which
-    SQLite does not have (its indexes hold the rowid, the id, anyway)."""
+    SQLite does not have (its indexes hold the rowid, the id, anyway). `carrying`: further columns a
+    query over the whole circle reads (the feed's ranking), so that it too needs no row of the table."""
     return [
-        models.Index(fields=[geo.cell_field(res), *then, "lat", "lng", "id"], name=f"{prefix}_r{res}_idx")
+        models.Index(fields=[geo.cell_field(res), *then, "lat", "lng", "id", *carrying], name=f"{prefix}_r{res}_idx")
         for res in geo.RESOLUTIONS
     ]

@@ -133,3 +133,33 @@ def test_among_comparable_stalls_trusted_shops_rank_higher_and_sanctioned_lower(
     # Trust only breaks near-ties: a sanctioned shop's stall a day fresher still comes first.
     Stall.objects.filter(pk=stalls[0].pk).update(fresh_days=stalls[0].fresh_days + 1)
     assert feed(me).items[0].title == "sanctioned"
+
+
+@pytest.mark.parametrize("radius", [1000, 5000])
+def test_the_ranking_reads_the_stall_index_alone(radius):
+    """Ranking a whole circle must not read a table row per stall: every stall column the ranking
+    reads rides in the cell indexes, and SQLite's plan (PostgreSQL's planner picks by table size,
+    which a test's handful of rows does not show) reads the index alone."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    me = ResidentFactory(home=JINGAN)
+    publish(shop=make_shop(at=NORTH_600M))
+    publish(ResidentFactory(home=JINGAN))
+    with CaptureQueriesContext(connection) as ranked:
+        selectors.stalls_feed_ranked(origin=me.point, radius_m=radius, viewer=me)
+    (query,) = ranked.captured_queries
+    read = set(re.findall(r'"market_stall"\."(\w+)"', query["sql"]))
+    assert {"lat", "lng", "fresh_days", "rank_penalty_days", "shop_id"} <= read
+    cell_indexes = [i for i in Stall._meta.indexes if i.name.startswith("stall_r")]
+    assert len(cell_indexes) == len(geo.RESOLUTIONS)
+    for index in cell_indexes:
+        carried = {Stall._meta.get_field(name).column for name in index.fields}
+        assert read - {"cell_r8", "cell_r9", "cell_r10", "cell_r11"} <= carried, (index.name, read - carried)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"], query.get("params", ()))
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        assert "market_stall USING COVERING INDEX stall_r" in plan, plan
