@@ -146,6 +146,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, reading timestamps with psycopg's C loader (apps/core/postgresql/base.py)
+        DATABASES["default"]["ENGINE"] = "apps.core.postgresql"
     # Under ASGI, Django's persistent connections are per thread and pile up; a pool is the way to
     # reuse connections there (psycopg's, built into Django 5.1+). CONN_MAX_AGE is for WSGI.
     if env.bool("DATABASE_POOL", default=False):
