@@ -100,7 +100,7 @@ def setup_django(args) -> None:
 
     args.dir.mkdir(parents=True, exist_ok=True)
     if args.only == "postgresql":
-        default = environ.Env.db_url_config(postgres_url(args))
+        default = city.project_db_config(postgres_url(args))
     else:
         path = args.dir / f"digest-{args.rows}-{args.residents}.sqlite3"
         default = {

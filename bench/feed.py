@@ -445,7 +445,7 @@ def setup_django(args) -> str:
     args.dir.mkdir(parents=True, exist_ok=True)
     if args.only == "postgresql":
         url = city.bench_postgres_url(args.rows)
-        default = environ.Env.db_url_config(url)
+        default = city.project_db_config(url)
     else:
         default = {
             **environ.Env.db_url_config(f"sqlite:///{args.dir / f'nearby-{args.rows}.sqlite3'}"),

@@ -105,6 +105,17 @@ def bench_postgres_url(rows: int) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
+def project_db_config(url: str) -> dict:
+    """Django's settings for a database URL, with the engine the project's settings choose for it
+    (PostgreSQL: `apps.core.postgresql`), so that a benchmark measures the database layer that runs."""
+    import environ
+    from django.conf import settings
+
+    config = environ.Env.db_url_config(url)
+    config["ENGINE"] = settings.JIEFANG_DATABASE_ENGINES.get(config["ENGINE"], config["ENGINE"])
+    return config
+
+
 def setup_django(args) -> list[str]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neighborhood.settings")
     import django
@@ -128,7 +139,7 @@ def setup_django(args) -> list[str]:
     if args.only == "postgresql" and not pg_url:
         sys.exit("--only postgresql needs DATABASE_URL=postgres://... (the database name is replaced by jiefang_bench)")
     if pg_url and args.only != "sqlite":
-        databases["pg"] = environ.Env.db_url_config(pg_url)
+        databases["pg"] = project_db_config(pg_url)
         aliases.append("pg")
     settings.DATABASES = databases
     # DEBUG keeps every query in memory and costs time per query; production runs without it.

@@ -136,6 +136,12 @@ LANGUAGE_COOKIE_SECURE = HTTPS
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'jiefang.sqlite3'}")}
+# Django's engines replaced by the project's own: PostgreSQL reads timestamps with psycopg's C loader
+# (apps/core/postgresql/base.py). The benchmarks, which build their own database settings, use it too.
+JIEFANG_DATABASE_ENGINES = {"django.db.backends.postgresql": "apps.core.postgresql"}
+DATABASES["default"]["ENGINE"] = JIEFANG_DATABASE_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -146,9 +152,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Django's, reading timestamps with psycopg's C loader (apps/core/postgresql/base.py)
-        DATABASES["default"]["ENGINE"] = "apps.core.postgresql"
     # Under ASGI, Django's persistent connections are per thread and pile up; a pool is the way to
     # reuse connections there (psycopg's, built into Django 5.1+). CONN_MAX_AGE is for WSGI.
     if env.bool("DATABASE_POOL", default=False):

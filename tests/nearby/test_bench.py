@@ -32,3 +32,14 @@ def test_nearby_bench_runs_end_to_end_and_agrees_with_the_scans(tmp_path):
     plan = report["sqlite"]["explain_1km"]
     assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
     assert (tmp_path / "nearby-2000.sqlite3").exists()
+
+
+def test_the_benchmarks_time_the_database_engines_the_site_runs_on():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import nearby as city
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+    assert city.project_db_config("postgres://postgres@127.0.0.1:5432/x")["ENGINE"] == "apps.core.postgresql"
+    assert city.project_db_config("sqlite:////tmp/x.sqlite3")["ENGINE"] == "django.db.backends.sqlite3"
