@@ -106,7 +106,6 @@ def test_requests_one_after_another_reuse_one_page_thread():
 
         return middleware
 
-    handler = None
     with probing(record):
         handler = SyncChainASGIHandler()
         for _ in range(3):

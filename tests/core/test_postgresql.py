@@ -4,8 +4,9 @@ import datetime
 
 import pytest
 from django.db import connection
+from psycopg.pq import Format
 
-from apps.core.postgresql.base import UtcTimestamptzLoader
+from apps.core.postgresql.base import TIMESTAMPTZ_OID, UtcTimestamptzLoader
 from apps.market.models import Stall
 from tests.accounts.factories import JINGAN, ResidentFactory
 from tests.market.factories import publish
@@ -27,7 +28,7 @@ def test_the_site_reads_postgresql_through_this_backend():
     connection.ensure_connection()
     assert type(connections["default"]).__module__ == "apps.core.postgresql.base"
     assert connection.vendor == "postgresql"
-    assert connection.connection.adapters.get_loader(1184, 0) is UtcTimestamptzLoader
+    assert connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT) is UtcTimestamptzLoader
 
 
 def test_timestamps_come_back_aware_in_utc_to_the_microsecond():
