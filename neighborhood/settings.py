@@ -375,8 +375,10 @@ CONTENT_SECURITY_POLICY = {
         "upgrade-insecure-requests": HTTPS,
     },
 }
-# How long a rendered page of feed cards is shared before it is rebuilt (a new stall shows within it).
-JIEFANG_FEED_CACHE_SECONDS = env.int("JIEFANG_FEED_CACHE_SECONDS", default=20)
+# The longest a rendered page of feed cards is shared. Changes near it rebuild it at once
+# (apps/market/card_cache.py); this is the backstop. A cache of one process (no REDIS_URL) sees only
+# its own process's changes, so it keeps the cards briefly.
+JIEFANG_FEED_CACHE_SECONDS = env.int("JIEFANG_FEED_CACHE_SECONDS", default=300 if REDIS_URL else 20)
 JIEFANG_IMAGE_MAX_BYTES = 5 * 1024 * 1024
 JIEFANG_IMAGE_MAX_PIXELS = 40_000_000
 JIEFANG_IMAGE_MAX_SIDE = 1600

@@ -16,6 +16,7 @@ from apps.core.outbox import task_queue_on_commit
 from apps.core.ratelimit import rate_check
 from apps.shops.models import Shop
 
+from . import card_cache
 from .models import Stall, StallPhoto
 from .prohibited import prohibited_reason
 
@@ -368,6 +369,7 @@ def stalls_hide_live(*, shop: Shop | None = None, seller=None) -> dict[int, str]
     qs = Stall.objects.select_for_update().filter(status__in=LIVE)
     qs = qs.filter(shop=shop) if shop is not None else qs.filter(seller=seller, shop__isnull=True)
     hidden = dict(qs.values_list("pk", "status"))
+    card_cache.stalls_touch(Stall.objects.filter(pk__in=hidden))
     Stall.objects.filter(pk__in=hidden).update(status=Stall.Status.HIDDEN, updated_at=timezone.now())
     return hidden
 
@@ -385,4 +387,5 @@ def stalls_restore(*, hidden: dict) -> int:
 @transaction.atomic
 def stalls_rank_penalty_set(*, shop: Shop, days: float) -> int:
     """Moves the shop's live stalls down (or back up) the feed; new stalls take it at publishing."""
+    card_cache.shop_touch(shop.pk)
     return Stall.objects.filter(shop=shop, status__in=LIVE).update(rank_penalty_days=days)

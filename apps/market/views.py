@@ -23,7 +23,7 @@ from apps.nearby import geo
 from apps.nearby.selectors import InvalidCursor
 from apps.shops.models import Shop
 
-from . import selectors, services
+from . import card_cache, selectors, services
 from .forms import FeedFilterForm, StallEditForm, StallForm
 from .models import Stall
 
@@ -81,9 +81,10 @@ FEED_PAGE_SIZE = 20
 
 
 def _feed_cards_html(request, origin, radius, filters) -> str:
-    """The stall cards of one feed page, cached briefly and shared by everyone who would see the
-    same cards: same origin (residents of one home cell share it), radius, filters, page, language
-    and visibility. Nothing personal is in them; "new" marks are added in the browser."""
+    """The stall cards of one feed page, shared by everyone who would see the same cards: same origin
+    (residents of one home cell share it), radius, filters, page, language and visibility, and
+    rebuilt as soon as something changes in the areas the circle overlaps (apps/market/card_cache.py).
+    Nothing personal is in them; "new" marks are added in the browser."""
     query = _query_without_cursor(request)
     key_parts = [
         round(origin.lat, 7),
@@ -95,17 +96,18 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
         request.user.is_authenticated,
     ]
     key = "feed-cards:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
-    html = cache.get(key)
+    html, marks = card_cache.cards_get(key, origin=origin, radius_m=radius)
     if html is None:
         page = _feed_page(request, origin, radius, filters)
         html = render_to_string("market/_feed_page.html", {"page": page, "query": query})
-        cache.set(key, html, _cards_cache_seconds(page.items))
+        card_cache.cards_set(key, html, marks=marks, seconds=_cards_cache_seconds(page.items))
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
 
 
 def _cards_cache_seconds(stalls, now=None) -> int:
-    """How long shared cards may be kept: JIEFANG_FEED_CACHE_SECONDS (a new stall shows within it),
-    and never past the first expiry among them, so that an expired stall leaves the feed at once."""
+    """How long shared cards may be kept: JIEFANG_FEED_CACHE_SECONDS (the backstop; changes rebuild
+    them at once), and never past the first expiry among them, so that an expired stall leaves the
+    feed at once."""
     now = now or timezone.now()
     seconds = settings.JIEFANG_FEED_CACHE_SECONDS
     for stall in stalls:

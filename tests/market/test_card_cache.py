@@ -1,0 +1,193 @@
+"""The shared feed cards are rebuilt as soon as something they show changes nearby, and kept while
+nothing does (apps/market/card_cache.py)."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from apps.accounts.services import resident_profile_update
+from apps.market import card_cache, services
+from apps.nearby import geo
+from apps.shops.services import pledge_take, shop_update
+from apps.trust.services.reputation import reputation_recompute
+from tests.accounts.factories import JINGAN, ResidentFactory
+from tests.market.factories import make_shop, photo, publish
+from tests.market.test_selectors import NORTH_600M
+
+pytestmark = pytest.mark.django_db
+
+ACROSS_TOWN = geo.Point(JINGAN.lat - 0.2, JINGAN.lng + 0.2)  # about 30 km away
+
+
+@pytest.fixture(autouse=True)
+def _long_backstop(settings):
+    settings.JIEFANG_FEED_CACHE_SECONDS = 600  # here only changes may rebuild the cards
+
+
+def look(client) -> str:
+    return client.get(reverse("home")).content.decode()
+
+
+def look_reads_stalls(client) -> bool:
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(reverse("home"))
+    return any("market_stall" in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.fixture
+def shop_near_me(client):
+    shop = make_shop(at=NORTH_600M, name="Old Wang's fruit")
+    stall = publish(shop=shop, title="Lychees")
+    client.force_login(ResidentFactory(home=JINGAN))
+    assert "Lychees" in look(client)  # the cards are cached from here on
+    assert not look_reads_stalls(client)
+    return shop, stall
+
+
+def test_a_new_stall_shows_at_the_next_look(client, shop_near_me, django_capture_on_commit_callbacks):
+    shop, _ = shop_near_me
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=shop, title="Just baked")
+    assert "Just baked" in look(client)
+
+
+def test_a_change_is_seen_only_once_committed(client, shop_near_me, django_capture_on_commit_callbacks):
+    """Until its transaction commits, a change leaves the marks alone: a page built meanwhile cannot
+    carry the new mark without the change. A rolled-back change never marks anything."""
+    shop, _ = shop_near_me
+    keys = card_cache.mark_keys_of_circle(JINGAN, 1000)
+    before = cache.get_many(keys)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        publish(shop=shop, title="Never sold")
+        assert cache.get_many(keys) == before
+        raise RuntimeError
+    assert cache.get_many(keys) == before
+    assert "Never sold" not in look(client)
+    assert not look_reads_stalls(client)
+
+
+@pytest.mark.parametrize(
+    ("change", "shown", "gone"),
+    [
+        (
+            lambda shop, stall: services.stall_update(stall=stall, actor=shop.owner, title="Ripe mangoes"),
+            "Ripe mangoes",
+            "Lychees",
+        ),
+        (lambda shop, stall: services.stall_reserve(stall=stall, actor=shop.owner), None, "Lychees"),
+        (lambda shop, stall: services.stalls_hide_live(shop=shop), None, "Lychees"),
+        (
+            lambda shop, stall: services.stall_photos_add(stall=stall, actor=shop.owner, photos=[photo()]),
+            'class="thumb"',
+            None,
+        ),
+        (
+            lambda shop, stall: shop_update(shop=shop, by=shop.owner, name="Wang's greengrocer"),
+            "Wang&#x27;s greengrocer",
+            None,
+        ),
+        (lambda shop, stall: pledge_take(shop=shop, by=shop.owner, kind="returns"), "7-day returns", None),
+    ],
+    ids=["stall edited", "stall reserved", "hidden by moderation", "photo added", "shop renamed", "pledge taken"],
+)
+def test_what_a_card_shows_changes_at_the_next_look(
+    client, shop_near_me, django_capture_on_commit_callbacks, change, shown, gone
+):
+    shop, stall = shop_near_me
+    with django_capture_on_commit_callbacks(execute=True):
+        change(shop, stall)
+    html = look(client)
+    assert shown is None or shown in html
+    assert gone is None or gone not in html
+
+
+def test_a_neighbours_new_name_shows_on_their_cards(client, django_capture_on_commit_callbacks):
+    seller = ResidentFactory(home=JINGAN, display_name="Xiao Li")
+    publish(seller, title="Rice cooker")
+    client.force_login(ResidentFactory(home=JINGAN))
+    assert "Xiao Li" in look(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        resident_profile_update(resident=seller, display_name="Auntie Li")
+    assert "Auntie Li" in look(client)
+
+
+def test_a_sanction_reorders_the_cards_at_once(client, django_capture_on_commit_callbacks):
+    honest, sanctioned = make_shop(at=NORTH_600M), make_shop(at=NORTH_600M)
+    publish(shop=honest, title="Honest buns")
+    publish(shop=sanctioned, title="Sanctioned buns")  # newer: first
+    client.force_login(ResidentFactory(home=JINGAN))
+    html = look(client)
+    assert html.index("Sanctioned buns") < html.index("Honest buns")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.stalls_rank_penalty_set(shop=sanctioned, days=30)
+    html = look(client)
+    assert html.index("Honest buns") < html.index("Sanctioned buns")
+
+
+def test_a_new_reputation_score_marks_the_shops_areas_and_an_unchanged_one_does_not(
+    shop_near_me, django_capture_on_commit_callbacks
+):
+    from apps.shops.models import Shop
+
+    shop, _ = shop_near_me
+    keys = card_cache.mark_keys_of_circle(JINGAN, 1000)
+    Shop.objects.filter(pk=shop.pk).update(reputation=99.0)  # not what its history gives
+    with django_capture_on_commit_callbacks(execute=True):
+        reputation_recompute(shop=shop)
+    marked = cache.get_many(keys)
+    assert marked
+    with django_capture_on_commit_callbacks(execute=True):
+        reputation_recompute(shop=shop)  # the same score again
+    assert cache.get_many(keys) == marked
+
+
+def test_changes_in_another_neighbourhood_keep_the_cards(client, shop_near_me, django_capture_on_commit_callbacks):
+    far_shop = make_shop(at=ACROSS_TOWN)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=far_shop, title="Across town")
+        shop_update(shop=far_shop, by=far_shop.owner, name="Far away")
+    assert not look_reads_stalls(client)
+    assert "Lychees" in look(client)
+
+
+def test_a_lost_mark_rebuilds_the_cards(client, shop_near_me, django_capture_on_commit_callbacks):
+    shop, _ = shop_near_me
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=shop, title="Buns")
+    look(client)
+    assert not look_reads_stalls(client)
+    cache.delete_many(card_cache.mark_keys_of_circle(JINGAN, 1000))  # evicted, or Redis restarted
+    assert look_reads_stalls(client)
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lat=st.floats(-80, 80),
+    lng=st.floats(-180, 180),
+    radius_m=st.sampled_from([200, 499, 500, 999, 1000, 2999, 3000, 5000]),
+    bearing=st.floats(0, 360),
+    fraction=st.floats(0, 1),
+)
+def test_a_stall_in_the_circle_marks_an_area_the_circle_reads(lat, lng, radius_m, bearing, fraction):
+    """H3's cells are not nested exactly: the parent of a stall's fine cell can differ from the cell
+    of the stall's point at the area's resolution. Whatever resolution the cover uses, the marks a
+    stall writes meet the marks a page of any circle holding it reads."""
+    import math
+
+    origin = geo.Point(lat, lng)
+    d = radius_m * fraction / geo.EARTH_RADIUS_M
+    phi1, lmb1, theta = math.radians(lat), math.radians(lng), math.radians(bearing)
+    phi2 = math.asin(math.sin(phi1) * math.cos(d) + math.cos(phi1) * math.sin(d) * math.cos(theta))
+    lmb2 = lmb1 + math.atan2(
+        math.sin(theta) * math.sin(d) * math.cos(phi1), math.cos(d) - math.sin(phi1) * math.sin(phi2)
+    )
+    point = geo.Point(math.degrees(phi2), (math.degrees(lmb2) + 540) % 360 - 180)
+    if geo.distance_m(origin, point) > radius_m:
+        return  # rounding at the rim
+    written = card_cache.mark_keys_of_cells(geo.cells_of(point.lat, point.lng).values())
+    assert written & set(card_cache.mark_keys_of_circle(origin, radius_m))
