@@ -196,6 +196,16 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Fragments rendered from templates alone (the navigation, the empty filter form): the same for
+# every reader of a language until the code changes, so each process keeps its own copy, with no
+# round trip to Redis. None under DEBUG, where templates are edited under a running server.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.dummy.DummyCache"
+    if DEBUG
+    else "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+}
+
 # With Redis, sessions are read from the cache and written through to the database
 # (apps/accounts/sessions.py); the cached copy lives at most SESSION_CACHE_SECONDS.
 if REDIS_URL:

@@ -16,6 +16,11 @@ def pytest_configure(config):
     }
     settings.WHITENOISE_USE_FINDERS = True
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests run with DEBUG off, as production does: with the per-process fragment cache it keeps.
+    settings.CACHES = {
+        **settings.CACHES,
+        "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
+    }
     # Tasks run in-process in tests on both stacks; the tests that need a real worker and broker
     # start one themselves and switch this off for their duration.
     from neighborhood.celery import app as celery_app
@@ -56,10 +61,11 @@ def _english_by_default():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (shared feed pages, rate-limit counters)."""
-    from django.core.cache import cache
+    """Each test starts with empty caches (shared feed pages, rate-limit counters, fragments)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in caches:
+        caches[alias].clear()
     yield
 
 

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -32,28 +33,31 @@ def _feed_query(request):
     """Reads the feed's filters; returns (form, origin, radius, filters, near_me_now), or None for
     a form with errors."""
     user = request.user
-    form = FeedFilterForm(request.GET or None)
     filters = selectors.FeedFilters()
     origin = user.point if user.is_authenticated and user.point else geo.Point(*settings.JIEFANG_DEFAULT_CENTER)
     radius = user.radius_m if user.is_authenticated else settings.JIEFANG_RADIUS_DEFAULT_M
     near_me_now = False
-    if form.is_bound and not form.is_valid():
+    if not request.GET:
+        # Unfiltered, the page shows a cached rendering of the empty form (feed.html): building the
+        # form, a deep copy of its fields, is left to a look that misses that cache.
+        return SimpleLazyObject(FeedFilterForm), origin, radius, filters, near_me_now
+    form = FeedFilterForm(request.GET)
+    if not form.is_valid():
         return form, origin, radius, None, False
-    if form.is_bound:
-        d = form.cleaned_data
-        filters = selectors.FeedFilters(
-            kind=d.get("kind") or None,
-            category=d.get("category") or None,
-            free_only=d.get("free") or False,
-            price_min=d.get("price_min"),
-            price_max=d.get("price_max"),
-            q=(d.get("q") or "").strip(),
-            seller=d.get("seller") or None,
-        )
-        radius = d.get("radius_m") or radius
-        if d.get("lat") is not None:
-            origin = near_me_now_origin(viewer=user, lat=d["lat"], lng=d["lng"])
-            near_me_now = True
+    d = form.cleaned_data
+    filters = selectors.FeedFilters(
+        kind=d.get("kind") or None,
+        category=d.get("category") or None,
+        free_only=d.get("free") or False,
+        price_min=d.get("price_min"),
+        price_max=d.get("price_max"),
+        q=(d.get("q") or "").strip(),
+        seller=d.get("seller") or None,
+    )
+    radius = d.get("radius_m") or radius
+    if d.get("lat") is not None:
+        origin = near_me_now_origin(viewer=user, lat=d["lat"], lng=d["lng"])
+        near_me_now = True
     return form, origin, radius, filters, near_me_now
 
 

@@ -19,7 +19,7 @@ LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
 
 @pytest.fixture
 def cached_sessions(settings):
-    settings.CACHES = LOCAL
+    settings.CACHES = {**settings.CACHES, **LOCAL}
     settings.SESSION_ENGINE = "apps.accounts.sessions"
     settings.SESSION_CACHE_SECONDS = 300
     caches["default"].clear()
@@ -82,11 +82,12 @@ def test_a_session_missing_from_the_cache_comes_from_the_database(cached_session
 def test_sessions_work_on_while_the_cache_is_unreachable(settings, client):
     degrading._down_until.clear()
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "apps.core.cache.DegradingRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "retry_after": 2},
-        }
+        },
     }
     settings.SESSION_ENGINE = "apps.accounts.sessions"
     resident = ResidentFactory(home=JINGAN, password="a long pass phrase 9")

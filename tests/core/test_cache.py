@@ -2,6 +2,7 @@
 at a port where nothing listens: no Redis server is needed, so this runs in both CI passes."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
@@ -21,7 +22,7 @@ UNREACHABLE = {
 @pytest.fixture
 def unreachable_cache():
     degrading._down_until.clear()
-    with override_settings(CACHES=UNREACHABLE):
+    with override_settings(CACHES={**settings.CACHES, **UNREACHABLE}):
         yield caches["default"]
     degrading._down_until.clear()
 

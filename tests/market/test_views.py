@@ -151,7 +151,10 @@ def test_shared_cards_are_never_kept_past_the_first_expiry_on_them(client, setti
     from django.utils import timezone
 
     # a local cache, whose expiry times can be read, in both CI passes
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "expiry"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "expiry"},
+    }
     settings.JIEFANG_FEED_CACHE_SECONDS = 600
     shop = make_shop(at=NORTH_600M)
     publish(shop=shop, title="Rice")
