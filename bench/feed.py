@@ -15,8 +15,10 @@ cached there) and adds 100,000 residents with home cells spread over the city. T
 2. The HTML feed page under load: gunicorn's WSGI workers (as the README deploys the pages) or
    uvicorn's ASGI workers (`--server uvicorn`, everything in one server) serve the real site against
    the benchmark database (Redis for the cache when REDIS_URL is set); wrk, a second process on
-   loopback, asks for the home page as logged-in residents for a bounded time. It prints requests
-   per second, p50/p95/p99 latency, the error rate and the servers' CPU per request.
+   loopback, asks for the home page as logged-in residents for a bounded time, while neighbours
+   publish stalls across the city (`--changes-per-second`, 0.5 by default), each rebuilding the shared
+   cards of the feeds around it. It prints requests per second, p50/p95/p99 latency, the error rate
+   and the servers' CPU per request.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -76,6 +79,14 @@ def parse_args(argv=None):
         " connections / throughput (8 at 300 req/s: 27 ms); twice the workers keeps every worker busy",
     )
     p.add_argument("--workers", type=int, default=4, help="server worker processes")
+    p.add_argument(
+        "--changes-per-second",
+        type=float,
+        default=0.5,
+        help="new stalls published across the city while the page is under load, each rebuilding the"
+        " shared cards of the feeds around it (default 0.5: five times the city's own rate, 1M stalls"
+        " over 120 days, one every 10 s)",
+    )
     p.add_argument(
         "--server",
         choices=("uvicorn", "gunicorn"),
@@ -295,6 +306,74 @@ def make_sessions(alias: str, args, secret: str) -> list[str]:
     return keys
 
 
+class StallWriter(threading.Thread):
+    """Publishes residents' stalls at random homes of the city at a steady rate while the page is
+    under load, as neighbours do: each marks its area, and the shared cards of every feed around it
+    are rebuilt at the next look (apps/market/card_cache.py). The stalls are removed afterwards."""
+
+    def __init__(self, alias: str, args):
+        super().__init__(daemon=True)
+        self.alias, self.rate = alias, args.changes_per_second
+        self.rng = random.Random(args.seed + 29)
+        self.ids: list[int] = []
+        self._stop_event = threading.Event()
+
+    @property
+    def published(self) -> int:
+        return len(self.ids)
+
+    def run(self):
+        from django.db import connections
+        from django.utils import timezone
+
+        from apps.accounts.models import Resident
+        from apps.market.models import Stall
+
+        if self.rate <= 0:
+            return
+        try:
+            people = list(
+                Resident.objects.using(self.alias)
+                .filter(home_cell__isnull=False)
+                .values_list("pk", "lat", "lng")[:20_000]
+            )
+            interval, due = 1.0 / self.rate, time.monotonic()
+            while not self._stop_event.wait(max(0.0, due - time.monotonic())):
+                due += interval
+                pk, lat, lng = people[self.rng.randrange(len(people))]
+                now = timezone.now()
+                stall = Stall(
+                    seller_id=pk,
+                    kind="sale",
+                    category=city.CATEGORIES[self.rng.randrange(len(city.CATEGORIES))],
+                    title=f"Published under load {len(self.ids)}",
+                    price="12.00",
+                    expires_at=now + timedelta(days=7),
+                    fresh_days=now.timestamp() / 86400.0,
+                )
+                stall.place_at(geo_point(lat, lng))
+                stall.save(using=self.alias)  # autocommit: its area is marked at once
+                self.ids.append(stall.pk)
+        finally:
+            connections.close_all()
+
+    def stop(self):
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout=10)
+
+    def remove(self):
+        from apps.market.models import Stall
+
+        Stall.objects.using(self.alias).filter(pk__in=self.ids).delete()
+
+
+def geo_point(lat: float, lng: float):
+    from apps.nearby import geo
+
+    return geo.Point(lat, lng)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -393,6 +472,8 @@ def page_load(alias: str, args) -> dict:
             # warm-up: every worker imports, connects and fills the card cache once
             subprocess.run([wrk, "-t1", "-c8", "-d3s", "-s", str(script), base], env=wenv, capture_output=True)
             cpu_before = group_cpu_seconds(server.pid)
+            writer = StallWriter(alias, args)
+            writer.start()
             done = subprocess.run(
                 [
                     wrk,
@@ -411,11 +492,16 @@ def page_load(alias: str, args) -> dict:
                 check=True,
             )
         cpu = group_cpu_seconds(server.pid) - cpu_before
+        writer.stop()
         line = next(x for x in done.stdout.splitlines() if x.startswith("JSON "))
         res = json.loads(line[5:])
         res["server_cpu_ms_per_request"] = cpu * 1000 / max(1, res["requests"])
+        res["stalls_published"] = writer.published
     finally:
         os.killpg(server.pid, signal.SIGTERM)
+        if "writer" in locals():
+            writer.stop()
+            writer.remove()
         from django.contrib.sessions.models import Session
 
         Session.objects.using(alias).filter(session_key__in=keys).delete()
@@ -426,7 +512,8 @@ def page_load(alias: str, args) -> dict:
         {"server": args.server, "workers": args.workers, "connections": args.connections, "sessions": args.sessions}
     )
     print(
-        f"[{alias}] feed page: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p95 {res['p95_ms']:.1f} ms,"
+        f"[{alias}] {res['stalls_published']} stalls published during the load;"
+        f" feed page: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p95 {res['p95_ms']:.1f} ms,"
         f" p99 {res['p99_ms']:.1f} ms, errors {res['error_rate']:.2%} ({args.workers} {args.server} workers,"
         f" {args.connections} connections, {args.sessions} residents; goal >= 300 req/s, p95 < 100 ms);"
         f" server CPU {res['server_cpu_ms_per_request']:.2f} ms per request",

@@ -43,3 +43,37 @@ def test_the_benchmarks_time_the_database_engines_the_site_runs_on():
 
     assert city.project_db_config("postgres://postgres@127.0.0.1:5432/x")["ENGINE"] == "apps.core.postgresql"
     assert city.project_db_config("sqlite:////tmp/x.sqlite3")["ENGINE"] == "django.db.backends.sqlite3"
+
+
+def test_the_feed_benchmark_publishes_stalls_under_load_and_removes_them(transactional_db):
+    """bench/feed.py's writer: residents' stalls at their homes, at its rate, each marking its area
+    for the shared cards; gone again afterwards."""
+    import time
+    from argparse import Namespace
+
+    from django.core.cache import cache
+
+    from apps.market import card_cache
+    from apps.market.models import Stall
+    from tests.accounts.factories import JINGAN, ResidentFactory
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import feed
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+    resident = ResidentFactory(home=JINGAN)
+    keys = card_cache.mark_keys_of_circle(resident.point, 1000)
+    writer = feed.StallWriter("default", Namespace(changes_per_second=40.0, seed=1))
+    writer.start()
+    time.sleep(0.3)
+    writer.stop()
+    assert 4 <= writer.published <= 20
+    stalls = Stall.objects.filter(pk__in=writer.ids)
+    assert {(s.seller_id, s.lat, s.lng, s.status) for s in stalls} == {
+        (resident.pk, resident.lat, resident.lng, "open")
+    }
+    assert all(cache.get_many(keys).values()) and cache.get_many(keys)
+    writer.remove()
+    assert not Stall.objects.filter(pk__in=writer.ids).exists()
