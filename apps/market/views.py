@@ -99,7 +99,9 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
         get_language(),
         request.user.is_authenticated,
     ]
-    key = "feed-cards:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
+    # v2: (marks, html) since the marks came; a worker of the version before, still serving during
+    # a rolling deploy, keeps reading its own plain html under the old keys.
+    key = "feed-cards:v2:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
     html, marks = card_cache.cards_get(key, origin=origin, radius_m=radius)
     if html is None:
         page = _feed_page(request, origin, radius, filters)
