@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -103,23 +104,54 @@ def stalls_feed_ranked(
         qs = qs.filter(shop__isnull=False)
     if filters:
         qs = filters.apply(qs)
-    qs = located_within(qs, origin=origin, radius_m=radius_m)
-    # km + days of age == km - fresh_days + (a constant for this query): rank by the first two.
-    # A sanctioned shop's stalls rank as if `rank_penalty_days` older (docs/moderation.md).
-    rank = KM_WEIGHT * F("distance_m") / Value(1000.0, output_field=FloatField()) - DAYS_WEIGHT * (
-        F("fresh_days") - F("rank_penalty_days")
-    )
-    trust = Coalesce(F("shop__reputation"), Value(REPUTATION_NEUTRAL)) - Value(REPUTATION_NEUTRAL)
-    rank = rank - Value(TRUST_WEIGHT, output_field=FloatField()) * trust
-    qs = qs.annotate(rank=rank).order_by("rank", "pk")
-    if cursor:
-        score, pk = decode_keyset(cursor)
-        qs = qs.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
-    # Rank every stall in the circle reading only the columns the rank needs; the cards of the page
-    # are loaded apart: joining sellers for thousands of rows before the sort cost more than the rest.
-    ranked = list(qs.values_list("pk", "rank", "distance_m")[: limit + 1])
+    keyset = decode_keyset(cursor) if cursor else None
+
+    def ranked_within(reach_m: int) -> list[tuple[int, float, float]]:
+        page = located_within(qs, origin=origin, radius_m=reach_m)
+        # km + days of age == km - fresh_days + (a constant for this query): rank by the first two.
+        # A sanctioned shop's stalls rank as if `rank_penalty_days` older (docs/moderation.md).
+        rank = KM_WEIGHT * F("distance_m") / Value(1000.0, output_field=FloatField()) - DAYS_WEIGHT * (
+            F("fresh_days") - F("rank_penalty_days")
+        )
+        trust = Coalesce(F("shop__reputation"), Value(REPUTATION_NEUTRAL)) - Value(REPUTATION_NEUTRAL)
+        rank = rank - Value(TRUST_WEIGHT, output_field=FloatField()) * trust
+        page = page.annotate(rank=rank).order_by("rank", "pk")
+        if keyset:
+            score, pk = keyset
+            page = page.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
+        # Rank every stall in the circle reading only the columns the rank needs; the cards of the
+        # page are loaded apart: joining sellers for thousands of rows before the sort cost more.
+        return list(page.values_list("pk", "rank", "distance_m")[: limit + 1])
+
+    # A wide circle is ranked in a smaller one first. Once it holds limit + 1 stalls, no stall
+    # farther than `_reach_m` of the last of them can rank before it, so the page is the ranking of
+    # that reach, which in a busy neighbourhood is far smaller than the whole circle (docs/feed.md).
+    first_m = min(radius_m, FEED_FIRST_REACH_M)
+    ranked = ranked_within(first_m)
+    if first_m < radius_m:
+        reach_m = _reach_m(ranked[limit][1], now) if len(ranked) > limit else radius_m
+        if reach_m > first_m:
+            ranked = ranked_within(min(radius_m, reach_m))
     next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
     return ranked[:limit], next_cursor
+
+
+# Where a wide feed circle is ranked first (see `stalls_feed_ranked`).
+FEED_FIRST_REACH_M = 2000
+# Reaches are rounded up to this step, so that the covers of the circles come back from their cache.
+FEED_REACH_STEP_M = 250
+# Margin for the clocks of several servers: a stall published on one whose clock is ahead.
+FRESH_SLACK_DAYS = 1 / 24
+
+
+def _reach_m(rank_value: float, now: datetime) -> int:
+    """The distance beyond which no open stall can rank at `rank_value` or better. A stall d km away
+    ranks at least KM_WEIGHT * d - DAYS_WEIGHT * (its fresh_days, at most today) + DAYS_WEIGHT * (its
+    penalty, never negative) - the largest trust bonus (reputation is kept within 0-100)."""
+    newest = now.timestamp() / 86400.0 + FRESH_SLACK_DAYS
+    best_trust = TRUST_WEIGHT * (100.0 - REPUTATION_NEUTRAL)
+    km = (rank_value + DAYS_WEIGHT * newest + best_trust) / KM_WEIGHT
+    return math.ceil(km * 1000.0 / FEED_REACH_STEP_M + 1e-9) * FEED_REACH_STEP_M
 
 
 def stall_cards(stall_ids) -> dict[int, Stall]:

@@ -150,17 +150,98 @@ def test_the_ranking_reads_the_stall_index_alone(radius):
     publish(ResidentFactory(home=JINGAN))
     with CaptureQueriesContext(connection) as ranked:
         selectors.stalls_feed_ranked(origin=me.point, radius_m=radius, viewer=me)
-    (query,) = ranked.captured_queries
-    read = set(re.findall(r'"market_stall"\."(\w+)"', query["sql"]))
-    assert {"lat", "lng", "fresh_days", "rank_penalty_days", "shop_id"} <= read
+    # 5 km: ranked within 2 km first, then (too few stalls there to settle the page) the whole circle
+    assert len(ranked.captured_queries) == (1 if radius <= selectors.FEED_FIRST_REACH_M else 2)
     cell_indexes = [i for i in Stall._meta.indexes if i.name.startswith("stall_r")]
     assert len(cell_indexes) == len(geo.RESOLUTIONS)
     cells = {geo.cell_field(res) for res in geo.RESOLUTIONS}  # the query picks one by radius
-    for index in cell_indexes:
-        carried = {Stall._meta.get_field(name).column for name in index.fields}
-        assert read - cells <= carried, (index.name, read - carried)
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"], query.get("params", ()))
-            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
-        assert "market_stall USING COVERING INDEX stall_r" in plan, plan
+    for query in ranked.captured_queries:
+        read = set(re.findall(r'"market_stall"\."(\w+)"', query["sql"]))
+        assert {"lat", "lng", "fresh_days", "rank_penalty_days", "shop_id"} <= read
+        for index in cell_indexes:
+            carried = {Stall._meta.get_field(name).column for name in index.fields}
+            assert read - cells <= carried, (index.name, read - carried)
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + query["sql"], query.get("params", ()))
+                plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+            assert "market_stall USING COVERING INDEX stall_r" in plan, plan
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_wide_feed_ranked_in_a_smaller_circle_first_pages_as_the_whole_circle(seed, monkeypatch):
+    """The 5 km feed is ranked within 2 km first and then only as far as a stall could still rank
+    on the page: every page, walked by cursor, must be the whole circle's, whatever the stalls' ages,
+    sanctions and shops' trust (at the ends of their ranges too)."""
+    import math
+    import random
+
+    from apps.shops.models import Shop
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    today = now.timestamp() / 86400.0
+    me = ResidentFactory(home=JINGAN)
+    shops = [make_shop(at=NORTH_600M) for _ in range(4)]
+    for shop, reputation in zip(shops, (0.0, 50.0, 100.0, 73.5), strict=True):
+        Shop.objects.filter(pk=shop.pk).update(reputation=reputation)
+    stalls = []
+    for i in range(150):
+        d, bearing = 5200 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        point = geo.Point(
+            JINGAN.lat + d * math.cos(bearing) / 111_320,
+            JINGAN.lng + d * math.sin(bearing) / (111_320 * math.cos(math.radians(JINGAN.lat))),
+        )
+        shop = rng.choice([*shops, None])
+        stall = Stall(
+            seller=shop.owner if shop else me,
+            shop=shop,
+            kind="sale",
+            category="other",
+            title=f"stall {i}",
+            price=1,
+            expires_at=now + timedelta(days=1),
+            # most published in the last hours (a busy morning), some up to a month ago
+            fresh_days=today - (rng.uniform(0, 0.2) if rng.random() < 0.7 else rng.uniform(0, 30)),
+            rank_penalty_days=rng.choice([0.0, 0.0, 0.0, 2.0, 5.0]),
+        )
+        stall.place_at(point)
+        stalls.append(stall)
+    Stall.objects.bulk_create(stalls)
+
+    reaches = []
+    reach_m = selectors._reach_m
+    monkeypatch.setattr(selectors, "_reach_m", lambda *a: reaches.append(reach_m(*a)) or reaches[-1])
+
+    def pages(first_reach_m: int) -> list[list[tuple]]:
+        monkeypatch.setattr(selectors, "FEED_FIRST_REACH_M", first_reach_m)
+        walked, cursor = [], None
+        while True:
+            ranked, cursor = selectors.stalls_feed_ranked(
+                origin=JINGAN, radius_m=5000, viewer=me, cursor=cursor, limit=6, now=now
+            )
+            walked.append(ranked)
+            if not cursor:
+                return walked
+
+    whole = pages(first_reach_m=5000)
+    assert sum(len(p) for p in whole) > 100
+    assert pages(first_reach_m=2000) == whole
+    assert any(r < 5000 for r in reaches)  # some pages were settled before the whole circle
+
+
+def test_a_trusted_shop_just_beyond_the_first_circle_still_heads_the_wide_feed():
+    """The reach counts the largest trust bonus: two neighbours' stalls 1.9 km away settle a page of
+    one within 2 km unless a stall farther out can still rank before them, as a shop of the highest
+    reputation 2.2 km away does (half a km of trust)."""
+    from apps.shops.models import Shop
+
+    me = ResidentFactory(home=JINGAN)
+    north = lambda m: geo.Point(JINGAN.lat + m / 111_320, JINGAN.lng)  # noqa: E731
+    for _ in range(2):
+        publish(ResidentFactory(home=north(1900)), title="neighbour's")
+    trusted = make_shop(at=north(2200))
+    Shop.objects.filter(pk=trusted.pk).update(reputation=100.0)
+    publish(shop=trusted, title="trusted")
+    ranked, _ = selectors.stalls_feed_ranked(origin=JINGAN, radius_m=5000, viewer=me, limit=1)
+    assert Stall.objects.get(pk=ranked[0][0]).title == "trusted"
