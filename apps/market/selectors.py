@@ -126,7 +126,10 @@ def stalls_feed_ranked(
     # A wide circle is ranked in a smaller one first. Once it holds limit + 1 stalls, no stall
     # farther than `_reach_m` of the last of them can rank before it, so the page is the ranking of
     # that reach, which in a busy neighbourhood is far smaller than the whole circle (docs/feed.md).
-    first_m = min(radius_m, FEED_FIRST_REACH_M)
+    # Only for the unfiltered feed of a neighbour: filters thin the stalls out, the smaller circle
+    # then rarely holds a page, and its query was measured to cost more than it saved.
+    unfiltered = (filters is None or filters == FeedFilters()) and viewer is not None and viewer.is_authenticated
+    first_m = min(radius_m, FEED_FIRST_REACH_M) if unfiltered else radius_m
     ranked = ranked_within(first_m)
     if first_m < radius_m:
         reach_m = _reach_m(ranked[limit][1], now) if len(ranked) > limit else radius_m
