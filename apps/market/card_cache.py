@@ -3,7 +3,7 @@
 A page of feed cards holds nothing personal, so it is rendered once and shared by everyone who would
 see the same cards (apps/market/views.py). It stays right because every change that could alter a
 card or the order of the cards marks the areas it happened in as changed: the market's services and
-the signals of `apps/market/signals.py` call `areas_touch` with the places of the stalls concerned.
+the signals of `apps/market/signals.py` call `stalls_touch` with the stalls concerned.
 A cached page remembers the marks of the areas its circle overlaps as they were when it was built,
 and is rebuilt as soon as one of them differs. So a new, edited, reserved or hidden stall shows at
 the next look, and a neighbourhood where nothing happens is served from the cache for

@@ -22,10 +22,10 @@ def reputation_recompute(*, shop: Shop) -> float:
     change (points given, or revoked on appeal)."""
     facts = selectors.reputation_facts(shop=shop)
     score = selectors.reputation_from(facts).score
-    changed = Shop.objects.filter(pk=shop.pk).exclude(reputation=score).exists()
     Shop.objects.filter(pk=shop.pk).update(reputation=score, reputation_facts=facts)
-    if changed:  # the score moves the shop's stalls in the feed: their shared cards are rebuilt
-        card_cache.shop_touch(shop.pk)
+    # The score moves the shop's stalls in the feed, and what changed it (penalty points) can take
+    # its badges off their cards even where the score is already at 0: their shared cards are rebuilt.
+    card_cache.shop_touch(shop.pk)
     shop.reputation, shop.reputation_facts = score, facts
     return score
 
