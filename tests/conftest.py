@@ -1,4 +1,6 @@
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -9,6 +11,15 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_configure(config):
+    # SQLite tests on a file (in memory-backed /dev/shm where there is one), not on SQLite's
+    # shared-cache memory database: the browser tests' server threads and the test thread then wait
+    # for each other's locks (busy_timeout, WAL) where shared cache fails at once with "database
+    # table is locked", which it never retries.
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3") and not db.get("TEST", {}).get("NAME"):
+        shm = Path("/dev/shm")
+        folder = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+        db.setdefault("TEST", {})["NAME"] = str(folder / f"jiefang-test-{os.getpid()}.sqlite3")
     # Tests never run collectstatic; serve assets from the finders with plain storage.
     settings.STORAGES = {
         **settings.STORAGES,

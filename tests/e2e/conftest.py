@@ -1,9 +1,9 @@
 """Browser tests: the real ASGI app, HTTP and WebSocket, driven by Debian's Chromium.
 
 uvicorn serves `neighborhood.asgi.application` from a thread of the test process, so the server sees
-the test database (pytest-django's in-memory SQLite is a shared-cache database other threads can
-open; on PostgreSQL it is a real database). Data must be committed for the server to see it, so the
-`live_site` fixture pulls in `transactional_db`.
+the test database (on SQLite a file, tests/conftest.py says why; on PostgreSQL a real database).
+Data must be committed for the server to see it, so the `live_site` fixture pulls in
+`transactional_db`.
 
 Fixtures (use them from any tests/e2e module; mark the tests `@pytest.mark.e2e`):
 
