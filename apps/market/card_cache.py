@@ -4,16 +4,24 @@ A page of feed cards holds nothing personal, so it is rendered once and shared b
 see the same cards (apps/market/views.py). It stays right because every change that could alter a
 card or the order of the cards marks the areas it happened in as changed: the market's services and
 the signals of `apps/market/signals.py` call `stalls_touch` with the stalls concerned.
-A cached page remembers the marks of the areas its circle overlaps as they were when it was built,
+A cached page remembers the marks of the areas around it as they were when it was built,
 and is rebuilt as soon as one of them differs. So a new, edited, reserved or hidden stall shows at
 the next look, and a neighbourhood where nothing happens is served from the cache for
 `JIEFANG_FEED_CACHE_SECONDS` (the backstop for any write that goes around the services).
 
-An area is the resolution-7 H3 cell (about 5 km²) above a stall's cells. H3's cells are not exactly
-nested, so a stall marks the parents of its cells at every indexed resolution (almost always one
-cell, near an edge two), and a page reads the parents of the cells of its cover: whichever
+An area is an H3 cell above a stall's cells: resolution 8 (about 0.7 km²) for circles up to 2 km,
+resolution 7 (about 5 km²) for wider ones, so that a page reads a few dozen marks at most and a
+change rebuilds few pages beyond those it could alter. H3's cells are not exactly nested, so a stall
+marks the parents of its cells at every indexed resolution (almost always one cell per area
+resolution, near an edge two), and a page reads the parents of the cells of its cover: whichever
 resolution the cover uses, the cell through which the page finds a stall has its parent among the
 stall's marks.
+
+A page watches only the marks of the areas a change could alter it from: a stall farther away than
+the page's reach (`selectors.stalls_feed_reach_m`) ranks after the page's last stall whatever
+happens to it. In a busy neighbourhood the first page of a 5 km feed reaches about 2 km, so changes
+farther out leave it alone. The page still reads the marks of its whole circle in its one round
+trip, because how far it reaches is known only from the cached copy.
 
 Marks are written after the transaction commits (`transaction.on_commit`), and a page reads the
 marks before it queries: a page built from data older than a mark always carries an older mark, so
@@ -32,19 +40,26 @@ from h3.api import basic_int as h3i
 
 from apps.nearby import geo
 
-AREA_RESOLUTION = 7
+AREA_RESOLUTIONS = (7, 8)
+# The widest circle whose pages read the finer areas.
+FINE_AREAS_UP_TO_M = 2000
 # Longer than pages of cards are kept (a mark that expires reads as a change: a needless rebuild).
 MARK_SECONDS = 24 * 3600
 _CELL_FIELDS = tuple(geo.cell_field(res) for res in geo.RESOLUTIONS)
 
 
 def _mark_key(area: int) -> str:
-    return f"feed-area:{area:x}"
+    return f"feed-area:{area:x}"  # an H3 index names its resolution too
+
+
+def area_resolution(radius_m: float) -> int:
+    return 8 if radius_m <= FINE_AREAS_UP_TO_M else 7
 
 
 def areas_of(cells) -> set[int]:
-    """The areas above a located thing's cells (its `cell_r8` ... `cell_r11` values)."""
-    return {h3i.cell_to_parent(cell, AREA_RESOLUTION) for cell in cells if cell is not None}
+    """The areas above a located thing's cells (its `cell_r8` ... `cell_r11` values), at both
+    resolutions."""
+    return {h3i.cell_to_parent(cell, res) for cell in cells if cell is not None for res in AREA_RESOLUTIONS}
 
 
 def mark_keys_of_cells(cells) -> set[str]:
@@ -52,11 +67,20 @@ def mark_keys_of_cells(cells) -> set[str]:
     return {_mark_key(area) for area in areas_of(cells)}
 
 
-@functools.lru_cache(maxsize=1024)
-def mark_keys_of_circle(origin: geo.Point, radius_m: float) -> tuple[str, ...]:
-    """The marks a page of the feed circle reads: every area its cover overlaps (cached as the
-    cover is)."""
-    return tuple(sorted(mark_keys_of_cells(geo.cover_circle(origin, radius_m).cells)))
+@functools.lru_cache(maxsize=4096)
+def mark_keys_of_circle(origin: geo.Point, radius_m: float, within_m: float | None = None) -> tuple[str, ...]:
+    """The marks a page of the feed circle reads: every area its cover overlaps (cached as the cover
+    is). With `within_m`, those a page reaching that far watches: the areas of the cells of the same
+    cover resolution that overlap the smaller circle, a part of the whole circle's."""
+    res = area_resolution(radius_m)
+    if within_m is None or within_m >= radius_m:
+        cells = geo.cover_circle(origin, radius_m).cells
+    else:
+        cells = geo.cover_circle(origin, within_m, resolution=geo.cover_resolution(radius_m)).cells
+    keys = tuple(sorted({_mark_key(h3i.cell_to_parent(cell, res)) for cell in cells}))
+    if within_m is not None and within_m < radius_m and not set(keys) <= set(mark_keys_of_circle(origin, radius_m)):
+        return mark_keys_of_circle(origin, radius_m)  # never watch a mark the page does not read
+    return keys
 
 
 def stalls_touch(stalls) -> None:
@@ -72,20 +96,26 @@ def stalls_touch(stalls) -> None:
         transaction.on_commit(lambda: cache.set_many(dict.fromkeys(keys, mark), MARK_SECONDS))
 
 
-def cards_get(key: str, *, origin: geo.Point, radius_m: float) -> tuple[str | None, tuple]:
-    """(the cached cards or None, the marks to build new ones with), in one round trip to the cache."""
+def cards_get(key: str, *, origin: geo.Point, radius_m: float) -> tuple[str | None, dict]:
+    """(the cached cards or None, the marks of the circle to build new ones with), in one round trip
+    to the cache."""
     mark_keys = mark_keys_of_circle(origin, radius_m)
     found = cache.get_many([key, *mark_keys])
-    marks = tuple(found.get(k) for k in mark_keys)
-    kept = found.get(key)
-    if kept is not None and kept[0] == marks:
-        return kept[1], marks
-    return None, marks
+    kept = found.pop(key, None)
+    if kept is not None:
+        reach_m, watched, html = kept
+        if tuple(found.get(k) for k in mark_keys_of_circle(origin, radius_m, reach_m)) == watched:
+            return html, found
+    return None, found
 
 
-def cards_set(key: str, html: str, *, marks: tuple, seconds: int) -> None:
+def cards_set(
+    key: str, html: str, *, origin: geo.Point, radius_m: float, reach_m: int, marks: dict, seconds: int
+) -> None:
+    """Keeps the cards with the marks, read before they were built, of the areas within `reach_m`."""
     if seconds > 0:
-        cache.set(key, (marks, html), seconds)
+        watched = tuple(marks.get(k) for k in mark_keys_of_circle(origin, radius_m, reach_m))
+        cache.set(key, (reach_m, watched, html), seconds)
 
 
 def shop_touch(shop_id: int) -> None:

@@ -69,6 +69,9 @@ class FeedPage:
     radius_m: int
     new_count: int = 0
     extra: dict = field(default_factory=dict)
+    # The rank of the first stall after the page (None on the last page): what a change must beat
+    # to alter the page (`stalls_feed_reach_m`).
+    bound_rank: float | None = None
 
 
 def stalls_open(*, now: datetime | None = None) -> QuerySet:
@@ -98,6 +101,17 @@ def stalls_feed_ranked(
 
     Visitors who are not logged in see shops' stalls only; residents' stalls are for neighbours.
     """
+    ranked = _feed_ranking(
+        origin=origin, radius_m=radius_m, viewer=viewer, filters=filters, cursor=cursor, limit=limit, now=now
+    )
+    next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
+    return ranked[:limit], next_cursor
+
+
+def _feed_ranking(
+    *, origin: geo.Point, radius_m: int, viewer, filters: FeedFilters | None, cursor: str | None, limit: int, now
+) -> list[tuple[int, float, float]]:
+    """The page of `stalls_feed_ranked` and the first stall after it, when there is one."""
     now = now or timezone.now()
     qs = stalls_open(now=now)
     if viewer is None or not viewer.is_authenticated:
@@ -135,8 +149,7 @@ def stalls_feed_ranked(
         reach_m = _reach_m(ranked[limit][1], now) if len(ranked) > limit else radius_m
         if reach_m > first_m:
             ranked = ranked_within(min(radius_m, reach_m))
-    next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
-    return ranked[:limit], next_cursor
+    return ranked
 
 
 # Where a wide feed circle is ranked first (see `stalls_feed_ranked`).
@@ -155,6 +168,16 @@ def _reach_m(rank_value: float, now: datetime) -> int:
     best_trust = TRUST_WEIGHT * (100.0 - REPUTATION_NEUTRAL)
     km = (rank_value + DAYS_WEIGHT * newest + best_trust) / KM_WEIGHT
     return math.ceil(km * 1000.0 / FEED_REACH_STEP_M + 1e-9) * FEED_REACH_STEP_M
+
+
+def stalls_feed_reach_m(page: FeedPage, *, until: datetime) -> int:
+    """How far from the page's origin a change, until `until`, can alter the page: a stall farther
+    away ranks after the first stall past the page whatever it shows (published by then, renewed,
+    its shop's trust at the best), and a stall on the page is never farther. The whole radius on
+    the last page, where any stall of the circle would join it."""
+    if page.bound_rank is None:
+        return page.radius_m
+    return min(page.radius_m, _reach_m(page.bound_rank, until))
 
 
 def stall_cards(stall_ids) -> dict[int, Stall]:
@@ -177,9 +200,14 @@ def stalls_feed(
     Visitors who are not logged in see shops' stalls only; residents' stalls are for neighbours.
     """
     now = now or timezone.now()
-    ranked, next_cursor = stalls_feed_ranked(
+    ranked = _feed_ranking(
         origin=origin, radius_m=radius_m, viewer=viewer, filters=filters, cursor=cursor, limit=limit, now=now
     )
+    bound_rank, next_cursor = None, None
+    if len(ranked) > limit:
+        bound_rank = ranked[limit][1]
+        next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0])
+        ranked = ranked[:limit]
     cards = stall_cards(pk for pk, _, _ in ranked)
     rows = []
     for pk, rank_value, distance in ranked:
@@ -191,7 +219,7 @@ def stalls_feed(
     for stall in rows:
         stall.is_new = seen is not None and stall.created_at > seen
         stall.age_days = max(0.0, now.timestamp() / 86400.0 - stall.fresh_days)
-    return FeedPage(items=rows, next_cursor=next_cursor, origin=origin, radius_m=radius_m)
+    return FeedPage(items=rows, next_cursor=next_cursor, origin=origin, radius_m=radius_m, bound_rank=bound_rank)
 
 
 def stall_shown_distance_m(stall: Stall) -> int | None:

@@ -1,6 +1,7 @@
 import hashlib
 import json
 import math
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -99,14 +100,16 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
         get_language(),
         request.user.is_authenticated,
     ]
-    # v2: (marks, html) since the marks came; a worker of the version before, still serving during
-    # a rolling deploy, keeps reading its own plain html under the old keys.
-    key = "feed-cards:v2:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
+    # v3: (reach, watched marks, html) since pages watch their reach, v2 (marks, html) before; a worker
+    # of an older version, still serving during a rolling deploy, keeps reading its own keys.
+    key = "feed-cards:v3:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
     html, marks = card_cache.cards_get(key, origin=origin, radius_m=radius)
     if html is None:
         page = _feed_page(request, origin, radius, filters)
         html = render_to_string("market/_feed_page.html", {"page": page, "query": query})
-        card_cache.cards_set(key, html, marks=marks, seconds=_cards_cache_seconds(page.items))
+        seconds = _cards_cache_seconds(page.items)
+        reach_m = selectors.stalls_feed_reach_m(page, until=timezone.now() + timedelta(seconds=seconds))
+        card_cache.cards_set(key, html, origin=origin, radius_m=radius, reach_m=reach_m, marks=marks, seconds=seconds)
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
 
 

@@ -147,8 +147,8 @@ def _haversine_h(meters: float) -> float:
 
 
 @functools.lru_cache(maxsize=1024)
-def cover_circle(origin: Point, radius_m: float) -> Cover:
-    """The cells of the chosen resolution that overlap the circle.
+def cover_circle(origin: Point, radius_m: float, resolution: int | None = None) -> Cover:
+    """The cells of the chosen resolution (`cover_resolution`, unless given) that overlap the circle.
 
     The grid is walked ring by ring outward from the origin's cell, and the walk stops at the first
     ring with no overlapping cell: the cells that overlap a circle form a connected patch (a straight
@@ -159,7 +159,7 @@ def cover_circle(origin: Point, radius_m: float) -> Cover:
 
     Cached: residents ask from their home cell's centre, so the same origins come back.
     """
-    res = cover_resolution(radius_m)
+    res = cover_resolution(radius_m) if resolution is None else resolution
     circum = _circumradius_m(res)
     edge = h3.average_hexagon_edge_length(res, "m")
     reach = radius_m + 1.0 + radius_m * 1e-4

@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from apps.accounts.services import resident_profile_update
 from apps.market import card_cache, services
+from apps.market.views import FEED_PAGE_SIZE
 from apps.nearby import geo
 from apps.shops.services import pledge_take, shop_update
 from apps.trust.services.reputation import reputation_recompute
 from tests.accounts.factories import JINGAN, ResidentFactory
 from tests.market.factories import make_shop, photo, publish
-from tests.market.test_selectors import NORTH_600M
+from tests.market.test_selectors import FAR, NORTH_600M
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +149,40 @@ def test_changes_in_another_neighbourhood_keep_the_cards(client, shop_near_me, d
     assert "Lychees" in look(client)
 
 
+@pytest.fixture
+def busy_wide_feed(client):
+    """A neighbour with a 5 km feed whose first page is full of fresh stalls 600 m away."""
+    shop = make_shop(at=NORTH_600M)
+    for n in range(FEED_PAGE_SIZE + 1):
+        publish(shop=shop, title=f"Fresh {n}")
+    client.force_login(ResidentFactory(home=JINGAN, radius_m=5000))
+    assert "Fresh" in look(client)
+    assert not look_reads_stalls(client)
+    return shop
+
+
+def test_a_change_beyond_the_pages_reach_keeps_the_cards(client, busy_wide_feed, django_capture_on_commit_callbacks):
+    """A stall 3.3 km away, even brand new from the most trusted shop, ranks after 21 stalls posted
+    now 600 m away: the first page cannot change, so it is not rebuilt."""
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=make_shop(at=FAR), title="Across the district")
+    assert not look_reads_stalls(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=busy_wide_feed, title="Even fresher")
+    assert "Even fresher" in look(client)
+
+
+def test_the_last_page_watches_its_whole_circle(client, shop_near_me, django_capture_on_commit_callbacks):
+    """A page with nothing after it would take any stall of the circle, however far."""
+    resident = ResidentFactory(home=JINGAN, radius_m=5000)
+    client.force_login(resident)
+    look(client)
+    assert not look_reads_stalls(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=make_shop(at=FAR), title="Across the district")
+    assert "Across the district" in look(client)
+
+
 def test_a_lost_mark_rebuilds_the_cards(client, shop_near_me, django_capture_on_commit_callbacks):
     shop, _ = shop_near_me
     with django_capture_on_commit_callbacks(execute=True):
@@ -162,14 +197,16 @@ def test_a_lost_mark_rebuilds_the_cards(client, shop_near_me, django_capture_on_
 @given(
     lat=st.floats(-80, 80),
     lng=st.floats(-180, 180),
-    radius_m=st.sampled_from([200, 499, 500, 999, 1000, 2999, 3000, 5000]),
+    radius_m=st.sampled_from([200, 499, 500, 999, 1000, 2000, 2001, 2999, 3000, 5000]),
     bearing=st.floats(0, 360),
     fraction=st.floats(0, 1),
+    reach_fraction=st.floats(0, 1.2),
 )
-def test_a_stall_in_the_circle_marks_an_area_the_circle_reads(lat, lng, radius_m, bearing, fraction):
+def test_a_stall_in_the_circle_marks_an_area_the_circle_reads(lat, lng, radius_m, bearing, fraction, reach_fraction):
     """H3's cells are not nested exactly: the parent of a stall's fine cell can differ from the cell
     of the stall's point at the area's resolution. Whatever resolution the cover uses, the marks a
-    stall writes meet the marks a page of any circle holding it reads."""
+    stall writes meet the marks a page of any circle holding it reads, and the marks a page reaching
+    no farther than the stall watches, which are among those it reads."""
     import math
 
     origin = geo.Point(lat, lng)
@@ -183,4 +220,10 @@ def test_a_stall_in_the_circle_marks_an_area_the_circle_reads(lat, lng, radius_m
     if geo.distance_m(origin, point) > radius_m:
         return  # rounding at the rim
     written = card_cache.mark_keys_of_cells(geo.cells_of(point.lat, point.lng).values())
-    assert written & set(card_cache.mark_keys_of_circle(origin, radius_m))
+    read = set(card_cache.mark_keys_of_circle(origin, radius_m))
+    assert written & read
+    reach_m = max(1, round(radius_m * reach_fraction))
+    watched = set(card_cache.mark_keys_of_circle(origin, radius_m, reach_m))
+    assert watched <= read
+    if geo.distance_m(origin, point) <= reach_m:
+        assert written & watched

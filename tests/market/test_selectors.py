@@ -245,3 +245,27 @@ def test_a_trusted_shop_just_beyond_the_first_circle_still_heads_the_wide_feed()
     publish(shop=trusted, title="trusted")
     ranked, _ = selectors.stalls_feed_ranked(origin=JINGAN, radius_m=5000, viewer=me, limit=1)
     assert Stall.objects.get(pk=ranked[0][0]).title == "trusted"
+
+
+def test_nothing_beyond_a_pages_reach_can_join_it():
+    """The cached cards watch only the areas within the page's reach (apps/market/card_cache.py):
+    a stall beyond it, published later from a shop of the best reputation, still ranks after it."""
+    from apps.shops.models import Shop
+
+    me = ResidentFactory(home=JINGAN, radius_m=5000)
+    north = lambda m: geo.Point(JINGAN.lat + m / 111_320, JINGAN.lng)  # noqa: E731
+    near = make_shop(at=NORTH_600M)
+    for n in range(3):
+        publish(shop=near, title=f"near {n}")
+    page = feed(me, radius_m=5000, limit=2)
+    reach_m = selectors.stalls_feed_reach_m(page, until=timezone.now() + timedelta(minutes=10))
+    assert page.bound_rank is not None
+    assert max(stall.distance_m for stall in page.items) <= reach_m < 5000
+    trusted = make_shop(at=north(reach_m + 20))
+    Shop.objects.filter(pk=trusted.pk).update(reputation=100.0)
+    publish(shop=trusted, title="beyond the reach")
+    assert [s.title for s in feed(me, radius_m=5000, limit=2).items] == [s.title for s in page.items]
+    # the last page takes any stall of the circle
+    last = feed(me, radius_m=5000, limit=10)
+    assert last.bound_rank is None
+    assert selectors.stalls_feed_reach_m(last, until=timezone.now()) == 5000
