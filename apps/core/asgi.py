@@ -8,7 +8,8 @@ switches per middleware and per request, plus one for the view. Those switches c
 more CPU per page than the work itself (bench/feed.py, docs/benchmarks.md). Here the chain is built
 as under WSGI and run whole in the sync thread, as Django does for a chain of sync-only middleware.
 Async views would still work (Django wraps them for a sync chain), only less efficiently; there are
-none.
+none. The request's start and end signals go into the same switch (`handle`), so a page costs one
+switch into its thread where Django's handler took three even with the chain whole.
 
 Django also gives each request a sync thread of its own (asgiref's `ThreadSensitiveContext`), started
 for the request and stopped after it. Here a request borrows an idle thread of the worker instead
@@ -21,7 +22,11 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.urls import set_script_prefix
 
 
 class PageThreads:
@@ -67,6 +72,40 @@ class SyncChainASGIHandler(ASGIHandler):
                 await self.handle(scope, receive, send)
         finally:
             self.page_threads.give_back(executor)
+
+    async def handle(self, scope, receive, send):
+        """Django's `ASGIHandler.handle`, with the whole request in one switch into the page thread:
+        the request_started signal, the middleware chain with the view, and for a response whose
+        content is in hand, its closing (request_finished, which hands the database connection
+        back). Django's handler switches for each of the three, and watches for the client leaving
+        in a task of its own, which can only stop it waiting for a sync view, not the view."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+            try:
+                await self.send_response(response, send)
+            finally:
+                if response.streaming:
+                    # a file or a stream is read while it is sent: closed once sent, as Django does
+                    await sync_to_async(response.close, thread_sensitive=True)()
+        finally:
+            body_file.close()
+
+    def respond(self, scope, body_file):
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)

@@ -38,20 +38,20 @@ def get(handler, path):
     return async_to_sync(ask)()
 
 
-def test_a_page_costs_at_most_three_switches_into_the_sync_thread(switches):
+def test_a_page_costs_one_switch_into_the_sync_thread(switches):
     response, _ = get(SyncChainASGIHandler(), "/accounts/login/")
     assert response["status"] == 200
     assert b'name="password"' in response["body"]
     ours = len(switches)
-    # the request_started signal, the whole chain with the view, and closing the response
-    assert ours <= 3, switches
+    # the request_started signal, the whole chain with the view, and closing the response, together
+    assert ours == 1, switches
 
     switches.clear()
     response, _ = get(ASGIHandler(), "/accounts/login/")
     assert response["status"] == 200
-    # Django's own handler: into the thread for the chain, back to the loop for the view part, into
-    # the thread for each process_view, the view and the template's rendering
-    assert len(switches) >= 2 * ours, switches
+    # Django's own handler: into the thread for the signal, for the chain, back to the loop for the
+    # view part, into the thread for each process_view, the view, the template's rendering, closing
+    assert len(switches) >= 5, switches
 
 
 def test_middleware_and_view_share_one_thread(switches):
@@ -85,6 +85,81 @@ def test_errors_and_redirects_keep_their_answers():
     protected, _ = get(handler, "/accounts/my-data/")
     assert protected["status"] == 302
     assert dict(protected["headers"])[b"Location"].startswith(b"/accounts/login/")
+
+
+def test_the_request_ends_once_the_page_is_in_hand(switches):
+    """request_started and request_finished (which hands the database connection back) run in the
+    page's one switch, around the chain, in the page thread."""
+    from django.core import signals
+
+    seen = []
+
+    def started(**kwargs):
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs):
+        seen.append(("finished", threading.get_ident()))
+
+    def record(get_response):
+        def middleware(request):
+            seen.append(("page", threading.get_ident()))
+            return get_response(request)
+
+        return middleware
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        with probing(record):
+            response, loop_thread = get(SyncChainASGIHandler(), "/accounts/login/")
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert response["status"] == 200
+    assert [step for step, _ in seen] == ["started", "page", "finished"]
+    assert len({ident for _, ident in seen}) == 1 and loop_thread not in {ident for _, ident in seen}
+    assert len(switches) == 1
+
+
+def test_a_streamed_file_is_sent_whole_then_closed(tmp_path):
+    """A file is read while it is sent, so it is closed (and the request finished) only after."""
+    from django.http import FileResponse
+
+    path = tmp_path / "poster.bin"
+    path.write_bytes(bytes(range(256)) * 1000)  # several chunks
+    opened = []
+
+    def serve_file(get_response):
+        def middleware(request):
+            handle = path.open("rb")
+            opened.append(handle)
+            return FileResponse(handle)
+
+        return middleware
+
+    async def ask():
+        # channels' HttpCommunicator wants a body in the last message, which ASGI leaves optional
+        handler, sent, asked = SyncChainASGIHandler(), [], asyncio.Event()
+
+        async def receive():
+            if asked.is_set():
+                await asyncio.Event().wait()  # the client stays
+            asked.set()
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/anything/", "query_string": b"", "headers": []}
+        await handler(scope, receive, send)
+        return sent
+
+    with probing(serve_file):
+        sent = async_to_sync(ask)()
+    assert sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == path.read_bytes()
+    assert not sent[-1].get("more_body", False)
+    assert opened[0].closed
 
 
 def probing(middleware_factory):
