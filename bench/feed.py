@@ -95,6 +95,13 @@ def parse_args(argv=None):
         " split deployment of the README, where uvicorn keeps only the WebSockets)",
     )
     p.add_argument("--sessions", type=int, default=400, help="logged-in residents the load is spread over")
+    p.add_argument(
+        "--pages-at-once",
+        type=int,
+        default=1,
+        help="uvicorn: pages each worker serves at once (JIEFANG_ASGI_PAGES_AT_ONCE; 0: no limit). One, as"
+        " a sync worker of gunicorn does, cost the least CPU per page in docs/benchmarks.md",
+    )
     args = p.parse_args(argv)
     args.no_postgis = True
     return args
@@ -419,6 +426,7 @@ def page_load(alias: str, args) -> dict:
         # thread each: Django's persistent connections.
         "DATABASE_POOL": "true" if db_url.startswith("postgres") and args.server == "uvicorn" else "false",
         "DATABASE_CONN_MAX_AGE": "60",
+        "JIEFANG_ASGI_PAGES_AT_ONCE": str(args.pages_at_once),
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
@@ -509,12 +517,19 @@ def page_load(alias: str, args) -> dict:
     res["rps"] = res["requests"] / res["seconds"]
     res["error_rate"] = res["errors"] / max(1, res["requests"])
     res.update(
-        {"server": args.server, "workers": args.workers, "connections": args.connections, "sessions": args.sessions}
+        {
+            "server": args.server,
+            "workers": args.workers,
+            "pages_at_once": args.pages_at_once if args.server == "uvicorn" else 1,
+            "connections": args.connections,
+            "sessions": args.sessions,
+        }
     )
     print(
         f"[{alias}] {res['stalls_published']} stalls published during the load;"
         f" feed page: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p95 {res['p95_ms']:.1f} ms,"
         f" p99 {res['p99_ms']:.1f} ms, errors {res['error_rate']:.2%} ({args.workers} {args.server} workers,"
+        f" {res['pages_at_once'] or 'any number of'} page(s) at once each,"
         f" {args.connections} connections, {args.sessions} residents; goal >= 300 req/s, p95 < 100 ms);"
         f" server CPU {res['server_cpu_ms_per_request']:.2f} ms per request",
         flush=True,

@@ -389,6 +389,9 @@ CONTENT_SECURITY_POLICY = {
 # (apps/market/card_cache.py); this is the backstop. A cache of one process (no REDIS_URL) sees only
 # its own process's changes, so it keeps the cards briefly.
 JIEFANG_FEED_CACHE_SECONDS = env.int("JIEFANG_FEED_CACHE_SECONDS", default=300 if REDIS_URL else 20)
+# Pages an ASGI worker serves at once (0: no limit); the requests beyond wait in its event loop, and
+# WebSockets are not counted (apps/core/asgi.py).
+JIEFANG_ASGI_PAGES_AT_ONCE = env.int("JIEFANG_ASGI_PAGES_AT_ONCE", default=0)
 JIEFANG_IMAGE_MAX_BYTES = 5 * 1024 * 1024
 JIEFANG_IMAGE_MAX_PIXELS = 40_000_000
 JIEFANG_IMAGE_MAX_SIDE = 1600

@@ -18,10 +18,12 @@ request uses meanwhile (so a slow page does not hold up the chat's database call
 without starting a thread per request, as a WSGI server's threads are kept.
 """
 
+import asyncio
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
@@ -30,17 +32,35 @@ from django.urls import set_script_prefix
 
 
 class PageThreads:
-    """The worker's idle page threads, each a one-thread executor, lent to one request at a time.
+    """The worker's page threads, each a one-thread executor, lent to one request at a time.
 
     Used from the event loop's thread only (no lock needed). At most `keep` idle threads are kept; a
-    burst beyond that starts threads that stop after their request."""
+    burst beyond that starts threads that stop after their request. With a `limit`, at most that
+    many pages are served at once and the requests beyond it wait their turn in the event loop, in
+    the order they came: on a worker with more pages in flight than its share of the cores, the
+    threads only take the interpreter's lock from each other (settings.JIEFANG_ASGI_PAGES_AT_ONCE).
+    """
 
-    def __init__(self, keep: int = 16):
+    def __init__(self, keep: int = 16, limit: int | None = None):
         self.keep = keep
+        self.limit = limit
         self.idle: deque[ThreadPoolExecutor] = deque()
         self.started = 0
+        self.serving = 0
+        self.waiting: deque[asyncio.Future] = deque()
 
-    def lend(self) -> ThreadPoolExecutor:
+    async def lend(self) -> ThreadPoolExecutor:
+        if self.limit is not None and self.serving >= self.limit:
+            turn = asyncio.get_running_loop().create_future()
+            self.waiting.append(turn)
+            try:
+                await turn  # a finished page hands its turn over (`_next`)
+            except asyncio.CancelledError:
+                if not turn.cancelled():
+                    self._next()  # handed the turn as it was cancelled: pass it on
+                raise
+        else:
+            self.serving += 1
         if self.idle:
             return self.idle.pop()
         self.started += 1
@@ -51,12 +71,21 @@ class PageThreads:
             self.idle.append(executor)
         else:
             executor.shutdown(wait=False)
+        self._next()
+
+    def _next(self) -> None:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():  # a waiter that left is skipped
+                turn.set_result(None)
+                return
+        self.serving -= 1
 
 
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self):
         super().__init__()
-        self.page_threads = PageThreads()
+        self.page_threads = PageThreads(limit=settings.JIEFANG_ASGI_PAGES_AT_ONCE or None)
 
     def load_middleware(self, is_async=False):
         # ASGIHandler asks for the async chain; the sync one, run below in a single switch, is cheaper.
@@ -66,7 +95,7 @@ class SyncChainASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             # as Django's own handler answers (channels routes WebSockets elsewhere)
             return await super().__call__(scope, receive, send)
-        executor = self.page_threads.lend()
+        executor = await self.page_threads.lend()
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 
 import pytest
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -221,13 +222,89 @@ def test_requests_at_the_same_time_each_have_a_thread_of_their_own():
 
 def test_idle_page_threads_beyond_the_keep_are_stopped():
     threads = PageThreads(keep=1)
-    first, second = threads.lend(), threads.lend()
+    lend = async_to_sync(threads.lend)
+    first, second = lend(), lend()
     assert first is not second and threads.started == 2
     threads.give_back(first)
     threads.give_back(second)
     assert list(threads.idle) == [first]
     assert second._shutdown
-    assert threads.lend() is first
+    assert lend() is first
+
+
+def test_pages_beyond_the_limit_wait_their_turn_in_order():
+    async def scenario():
+        threads = PageThreads(limit=2)
+        first, second = await threads.lend(), await threads.lend()
+        third = asyncio.ensure_future(threads.lend())
+        fourth = asyncio.ensure_future(threads.lend())
+        leaving = asyncio.ensure_future(threads.lend())
+        await asyncio.sleep(0.01)
+        assert not (third.done() or fourth.done() or leaving.done())
+        leaving.cancel()  # a client that goes away while waiting gives up its place
+        await asyncio.sleep(0.01)
+        threads.give_back(first)
+        await asyncio.sleep(0.01)
+        assert third.done() and not fourth.done()
+        threads.give_back(second)
+        await asyncio.sleep(0.01)
+        assert fourth.done()
+        threads.give_back(third.result())
+        threads.give_back(fourth.result())
+        return threads
+
+    threads = async_to_sync(scenario)()
+    assert threads.serving == 0 and not threads.waiting
+    assert threads.started == 2  # the waiting pages took the threads handed back
+
+
+def test_a_turn_handed_to_a_page_that_left_passes_on():
+    async def scenario():
+        threads = PageThreads(limit=1)
+        first = await threads.lend()
+        leaving = asyncio.ensure_future(threads.lend())
+        next_one = asyncio.ensure_future(threads.lend())
+        await asyncio.sleep(0.01)
+        threads.give_back(first)  # hands the turn to `leaving`...
+        leaving.cancel()  # ...which is cancelled before it runs
+        await asyncio.sleep(0.01)
+        assert leaving.cancelled() and next_one.done()
+        threads.give_back(next_one.result())
+        return threads
+
+    threads = async_to_sync(scenario)()
+    assert threads.serving == 0 and not threads.waiting
+
+
+def test_a_worker_limited_to_one_page_serves_them_one_after_another(settings):
+    settings.JIEFANG_ASGI_PAGES_AT_ONCE = 1
+    inside, overlaps = [], []
+
+    def record(get_response):
+        def middleware(request):
+            if inside:
+                overlaps.append(request.path)
+            inside.append(request.path)
+            try:
+                time.sleep(0.05)
+                return get_response(request)
+            finally:
+                inside.remove(request.path)
+
+        return middleware
+
+    async def ask_three(handler):
+        communicators = [
+            HttpCommunicator(handler, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]) for _ in range(3)
+        ]
+        return await asyncio.gather(*(c.get_response(timeout=20) for c in communicators))
+
+    with probing(record):
+        handler = SyncChainASGIHandler()
+        responses = async_to_sync(ask_three)(handler)
+    assert [r["status"] for r in responses] == [200, 200, 200]
+    assert overlaps == []
+    assert handler.page_threads.started == 1
 
 
 def test_the_site_serves_pages_with_this_handler():
