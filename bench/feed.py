@@ -89,10 +89,12 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--server",
-        choices=("uvicorn", "gunicorn"),
+        choices=("uvicorn", "uvicorn-shared", "gunicorn"),
         default="gunicorn",
-        help="uvicorn: the ASGI application serves everything; gunicorn: WSGI workers serve the pages (the"
-        " split deployment of the README, where uvicorn keeps only the WebSockets)",
+        help="uvicorn: the ASGI application serves everything, uvicorn workers each on a socket of its own"
+        " (manage.py serve); uvicorn-shared: uvicorn's own --workers, on one shared socket; gunicorn: WSGI"
+        " workers serve the pages (the split deployment of the README, where uvicorn keeps only the"
+        " WebSockets)",
     )
     p.add_argument("--sessions", type=int, default=400, help="logged-in residents the load is spread over")
     p.add_argument(
@@ -424,7 +426,7 @@ def page_load(alias: str, args) -> dict:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         # Under ASGI persistent connections are per thread and pile up: a pool. WSGI workers have one
         # thread each: Django's persistent connections.
-        "DATABASE_POOL": "true" if db_url.startswith("postgres") and args.server == "uvicorn" else "false",
+        "DATABASE_POOL": "true" if db_url.startswith("postgres") and args.server.startswith("uvicorn") else "false",
         "DATABASE_CONN_MAX_AGE": "60",
         "JIEFANG_ASGI_PAGES_AT_ONCE": str(args.pages_at_once),
     }
@@ -441,6 +443,19 @@ def page_load(alias: str, args) -> dict:
             str(args.workers),
             "--log-level",
             "warning",
+        ]
+    elif args.server == "uvicorn":
+        # each worker on its own SO_REUSEPORT socket (apps/core/management/commands/serve.py)
+        command = [
+            sys.executable,
+            "manage.py",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
         ]
     else:
         command = [
@@ -520,7 +535,7 @@ def page_load(alias: str, args) -> dict:
         {
             "server": args.server,
             "workers": args.workers,
-            "pages_at_once": args.pages_at_once if args.server == "uvicorn" else 1,
+            "pages_at_once": args.pages_at_once if args.server.startswith("uvicorn") else 1,
             "connections": args.connections,
             "sessions": args.sessions,
         }
