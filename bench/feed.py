@@ -433,6 +433,7 @@ def page_load(alias: str, args) -> dict:
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
     bin_dir = Path(sys.executable).parent
+    uvicorn_address = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
     if args.server == "gunicorn":
         command = [
             str(bin_dir / "gunicorn"),
@@ -446,27 +447,12 @@ def page_load(alias: str, args) -> dict:
         ]
     elif args.server == "uvicorn":
         # each worker on its own SO_REUSEPORT socket (apps/core/management/commands/serve.py)
-        command = [
-            sys.executable,
-            "manage.py",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ]
+        command = [sys.executable, "manage.py", "serve", *uvicorn_address]
     else:
         command = [
             str(bin_dir / "uvicorn"),
             "neighborhood.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
+            *uvicorn_address,
             "--no-access-log",
             "--log-level",
             "warning",

@@ -39,6 +39,18 @@ def get(handler, path):
     return async_to_sync(ask)()
 
 
+def get_together(handler, path, count):
+    """The answers of the ASGI handler to `count` GETs sent at once."""
+
+    async def ask():
+        communicators = [
+            HttpCommunicator(handler, "GET", path, headers=[(b"host", b"testserver")]) for _ in range(count)
+        ]
+        return await asyncio.gather(*(c.get_response(timeout=20) for c in communicators))
+
+    return async_to_sync(ask)()
+
+
 def test_a_page_costs_one_switch_into_the_sync_thread(switches):
     response, _ = get(SyncChainASGIHandler(), "/accounts/login/")
     assert response["status"] == 200
@@ -206,15 +218,9 @@ def test_requests_at_the_same_time_each_have_a_thread_of_their_own():
 
         return middleware
 
-    async def ask_twice(handler):
-        communicators = [
-            HttpCommunicator(handler, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]) for _ in range(2)
-        ]
-        return await asyncio.gather(*(c.get_response(timeout=20) for c in communicators))
-
     with probing(meet):
         handler = SyncChainASGIHandler()
-        responses = async_to_sync(ask_twice)(handler)
+        responses = get_together(handler, "/accounts/login/", 2)
     assert [r["status"] for r in responses] == [200, 200]
     assert len(set(threads)) == 2
     assert len(handler.page_threads.idle) == 2  # both kept for the next requests
@@ -293,15 +299,9 @@ def test_a_worker_limited_to_one_page_serves_them_one_after_another(settings):
 
         return middleware
 
-    async def ask_three(handler):
-        communicators = [
-            HttpCommunicator(handler, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]) for _ in range(3)
-        ]
-        return await asyncio.gather(*(c.get_response(timeout=20) for c in communicators))
-
     with probing(record):
         handler = SyncChainASGIHandler()
-        responses = async_to_sync(ask_three)(handler)
+        responses = get_together(handler, "/accounts/login/", 3)
     assert [r["status"] for r in responses] == [200, 200, 200]
     assert overlaps == []
     assert handler.page_threads.started == 1
