@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/feed.py                  # SQLite, plus PostgreSQL when DATABASE_URL is set
     .venv/bin/python bench/feed.py --no-load        # the query only
-    .venv/bin/python bench/feed.py --only postgresql --no-queries --server uvicorn   # the page, ASGI only
+    .venv/bin/python bench/feed.py --only postgresql --no-queries --server gunicorn  # the page, WSGI workers
 
 It reuses the synthetic city of bench/nearby.py (1,000,000 stalls over 30 km x 30 km, built and
 cached there) and adds 100,000 residents with home cells spread over the city. Then:
@@ -12,8 +12,9 @@ cached there) and adds 100,000 residents with home cells spread over the city. T
    in the radius, ranked by km + days, a page of 20 with photos, pledges, seller and shop) for
    random residents at 1 km and 5 km, with a mix of filters, p50/p95 — beside a brute-force query
    (the same ranking and filters over every row, no cell index) in the same run.
-2. The HTML feed page under load: gunicorn's WSGI workers (as the README deploys the pages) or
-   uvicorn's ASGI workers (`--server uvicorn`, everything in one server) serve the real site against
+2. The HTML feed page under load: uvicorn's ASGI workers, each on a socket of its own (`manage.py
+   serve`, everything in one server, one page at a time per worker), or gunicorn's WSGI workers
+   (`--server gunicorn`, as the README's split deployment serves the pages) serve the real site against
    the benchmark database (Redis for the cache when REDIS_URL is set); wrk, a second process on
    loopback, asks for the home page as logged-in residents for a bounded time, while neighbours
    publish stalls across the city (`--changes-per-second`, 0.5 by default), each rebuilding the shared
@@ -90,7 +91,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--server",
         choices=("uvicorn", "uvicorn-shared", "gunicorn"),
-        default="gunicorn",
+        default="uvicorn",
         help="uvicorn: the ASGI application serves everything, uvicorn workers each on a socket of its own"
         " (manage.py serve); uvicorn-shared: uvicorn's own --workers, on one shared socket; gunicorn: WSGI"
         " workers serve the pages (the split deployment of the README, where uvicorn keeps only the"
