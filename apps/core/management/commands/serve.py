@@ -24,7 +24,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
@@ -61,7 +60,7 @@ class Command(BaseCommand):
         stopping = False
 
         def start():
-            process = context.Process(target=run_worker, args=(host, port, log_level), daemon=False)
+            process = context.Process(target=run_worker, args=(host, port, log_level))
             process.start()
             return process
 
