@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+# Test processes (pytest-xdist): one per core, at most 8 (each takes a Redis database of its own).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 8 ] && n=8; echo $$n)
 
 .PHONY: run test lint bench venv messages demo chromium
 
@@ -39,7 +41,7 @@ lint: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run --noinput
 
 test: $(STAMP) chromium lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete -i .venv -i staticfiles -i bench -i tests -i var

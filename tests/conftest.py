@@ -1,6 +1,7 @@
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -38,6 +39,27 @@ def pytest_configure(config):
 
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    _redis_of_own(os.environ.get("PYTEST_XDIST_WORKER"), celery_app)
+
+
+def _redis_of_own(worker: str | None, celery_app) -> None:
+    """Under pytest-xdist each worker process takes a Redis database of its own (gw0 the configured
+    one, gw1 the next, ...): the tests empty the cache between them (FLUSHDB), and the channel layer's
+    groups and the broker's queues must not reach another worker's tests. PostgreSQL databases get
+    pytest-django's per-worker suffix already."""
+    if not worker or not settings.REDIS_URL:
+        return
+    parts = urlsplit(settings.REDIS_URL)
+    db = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    if db > 15:
+        raise pytest.UsageError(f"xdist worker {worker} would need Redis database {db}: use fewer workers")
+    url = urlunsplit(parts._replace(path=f"/{db}"))
+    settings.REDIS_URL = url
+    settings.CACHES["default"]["LOCATION"] = url
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
+    settings.CELERY_BROKER_URL = url
+    celery_app.conf.broker_url = url
+    os.environ["REDIS_URL"] = url  # for the server and worker processes the fault tests start
 
 
 def pytest_collection_modifyitems(config, items):
