@@ -23,6 +23,12 @@ happens to it. In a busy neighbourhood the first page of a 5 km feed reaches abo
 farther out leave it alone. The page still reads the marks of its whole circle in its one round
 trip, because how far it reaches is known only from the cached copy.
 
+A page is rebuilt from the cards it can keep: each stall's card is kept too, without its distance
+(which depends on where the page is looked at from), while the mark of the stall's own
+resolution-8 area is the one it was built under (`feed_cards`). A change far from a stall rebuilds
+the pages around it but not the stall's card; loading and rendering the cards was two thirds of a
+page's rebuild.
+
 Marks are written after the transaction commits (`transaction.on_commit`), and a page reads the
 marks before it queries: a page built from data older than a mark always carries an older mark, so
 it is rebuilt at the next look, never kept stale. A mark lost from the cache (evicted, or Redis
@@ -33,9 +39,14 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.safestring import mark_safe
 from h3.api import basic_int as h3i
 
 from apps.nearby import geo
@@ -123,3 +134,70 @@ def shop_touch(shop_id: int) -> None:
     from .models import Stall
 
     stalls_touch(Stall.objects.filter(shop_id=shop_id, status=Stall.Status.OPEN))
+
+
+# Where a kept card's distance goes: never in a card otherwise, since "<" in any text is escaped.
+DISTANCE_SLOT = mark_safe("<jiefang-distance>")
+
+
+@dataclass
+class FeedCard:
+    """A stall's feed card as kept: its HTML around the distance, and what the page needs of the
+    stall (`stalls_feed` sets the rank, distance and age of each look)."""
+
+    pk: int
+    created_at: datetime
+    expires_at: datetime
+    fresh_days: float
+    location_is_exact: bool
+    before: str
+    after: str
+    rank: float | None = None
+    distance_m: float | None = None
+    is_new: bool = False
+    age_days: float = 0.0
+
+
+def _card_key(stall_id: int, area: int, language: str) -> str:
+    return f"feed-card:v1:{stall_id}:{area:x}:{language}"
+
+
+def feed_cards(rows, *, language: str, render: Callable) -> dict[int, FeedCard]:
+    """The cards of the stalls `rows` names as (id, one of its cells of resolution 8 or finer), by
+    id, in one round trip to the cache: a card is kept while the mark of the resolution-8 area above
+    that cell is the one read before it was built (a change to what a card shows marks it: `areas_of`);
+    the others are loaded, rendered with `render(stall)` (HTML with DISTANCE_SLOT where the distance
+    goes) and kept. Near an area's edge a stall may be found through cells of two areas: two cards."""
+    from .selectors import stall_cards
+
+    areas = {pk: h3i.cell_to_parent(cell, 8) for pk, cell in rows}
+    card_keys = {pk: _card_key(pk, area, language) for pk, area in areas.items()}
+    mark_keys = {pk: _mark_key(area) for pk, area in areas.items()}
+    found = cache.get_many([*card_keys.values(), *set(mark_keys.values())])
+    cards, missing = {}, []
+    for pk, _cell in rows:
+        kept = found.get(card_keys[pk])
+        if kept is not None and kept[0] == found.get(mark_keys[pk]):
+            cards[pk] = kept[1]
+        else:
+            missing.append(pk)
+    if missing:
+        built = {}
+        for pk, stall in stall_cards(missing).items():
+            before, slot, after = render(stall).partition(DISTANCE_SLOT)
+            if not slot:
+                raise ValueError("a feed card must hold DISTANCE_SLOT where its distance goes")
+            card = FeedCard(
+                pk=pk,
+                created_at=stall.created_at,
+                expires_at=stall.expires_at,
+                fresh_days=stall.fresh_days,
+                location_is_exact=stall.location_is_exact,
+                before=before,
+                after=after,
+            )
+            cards[pk] = card
+            built[card_keys[pk]] = (found.get(mark_keys[pk]), card)
+        if settings.JIEFANG_FEED_CACHE_SECONDS > 0:
+            cache.set_many(built, settings.JIEFANG_FEED_CACHE_SECONDS)
+    return cards

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -105,13 +106,14 @@ def stalls_feed_ranked(
         origin=origin, radius_m=radius_m, viewer=viewer, filters=filters, cursor=cursor, limit=limit, now=now
     )
     next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0]) if len(ranked) > limit else None
-    return ranked[:limit], next_cursor
+    return [(pk, rank, distance) for pk, rank, distance, _cell in ranked[:limit]], next_cursor
 
 
 def _feed_ranking(
     *, origin: geo.Point, radius_m: int, viewer, filters: FeedFilters | None, cursor: str | None, limit: int, now
-) -> list[tuple[int, float, float]]:
-    """The page of `stalls_feed_ranked` and the first stall after it, when there is one."""
+) -> list[tuple[int, float, float, int]]:
+    """The page of `stalls_feed_ranked` and the first stall after it, when there is one, as (id, rank,
+    distance, the stall's cell at the resolution the query read: 8 or finer)."""
     now = now or timezone.now()
     qs = stalls_open(now=now)
     if viewer is None or not viewer.is_authenticated:
@@ -120,7 +122,7 @@ def _feed_ranking(
         qs = filters.apply(qs)
     keyset = decode_keyset(cursor) if cursor else None
 
-    def ranked_within(reach_m: int) -> list[tuple[int, float, float]]:
+    def ranked_within(reach_m: int) -> list[tuple[int, float, float, int]]:
         page = located_within(qs, origin=origin, radius_m=reach_m)
         # km + days of age == km - fresh_days + (a constant for this query): rank by the first two.
         # A sanctioned shop's stalls rank as if `rank_penalty_days` older (docs/moderation.md).
@@ -135,7 +137,9 @@ def _feed_ranking(
             page = page.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
         # Rank every stall in the circle reading only the columns the rank needs; the cards of the
         # page are loaded apart: joining sellers for thousands of rows before the sort cost more.
-        return list(page.values_list("pk", "rank", "distance_m")[: limit + 1])
+        # and the stall's cell the query found it by (carried by its index): where its card's mark is
+        cell = geo.cell_field(geo.cover_resolution(reach_m))
+        return list(page.values_list("pk", "rank", "distance_m", cell)[: limit + 1])
 
     # A wide circle is ranked in a smaller one first. Once it holds limit + 1 stalls, no stall
     # farther than `_reach_m` of the last of them can rank before it, so the page is the ranking of
@@ -194,10 +198,13 @@ def stalls_feed(
     cursor: str | None = None,
     limit: int = 20,
     now: datetime | None = None,
+    cards_of: Callable[[list[tuple[int, int]]], dict] | None = None,
 ) -> FeedPage:
     """Open stalls within the radius, best first by the documented blend of distance and freshness.
 
     Visitors who are not logged in see shops' stalls only; residents' stalls are for neighbours.
+    The items are the stalls with their cards loaded (`stall_cards`), or what `cards_of` gives for
+    the page's (id, cell) pairs, by id (cells of resolution 8 or finer): the feed page's kept cards.
     """
     now = now or timezone.now()
     ranked = _feed_ranking(
@@ -208,9 +215,12 @@ def stalls_feed(
         bound_rank = ranked[limit][1]
         next_cursor = encode_cursor(ranked[limit - 1][1], ranked[limit - 1][0])
         ranked = ranked[:limit]
-    cards = stall_cards(pk for pk, _, _ in ranked)
+    if cards_of is None:
+        cards = stall_cards(pk for pk, *_ in ranked)
+    else:
+        cards = cards_of([(pk, cell) for pk, _rank, _distance, cell in ranked])
     rows = []
-    for pk, rank_value, distance in ranked:
+    for pk, rank_value, distance, _cell in ranked:
         stall = cards.get(pk)  # gone between the two reads: the page is one shorter, the cursor holds
         if stall is not None:
             stall.rank, stall.distance_m = rank_value, distance

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from apps.shops.models import Shop
 from . import card_cache, selectors, services
 from .forms import FeedFilterForm, StallEditForm, StallForm
 from .models import Stall
+from .templatetags.market import shown_distance
 
 
 def _feed_query(request):
@@ -62,7 +64,7 @@ def _feed_query(request):
     return form, origin, radius, filters, near_me_now
 
 
-def _feed_page(request, origin, radius, filters):
+def _feed_page(request, origin, radius, filters, cards_of=None):
     try:
         return selectors.stalls_feed(
             origin=origin,
@@ -71,9 +73,12 @@ def _feed_page(request, origin, radius, filters):
             filters=filters,
             cursor=request.GET.get("cursor"),
             limit=FEED_PAGE_SIZE,
+            cards_of=cards_of,
         )
     except InvalidCursor:
-        return selectors.stalls_feed(origin=origin, radius_m=radius, viewer=request.user, filters=filters)
+        return selectors.stalls_feed(
+            origin=origin, radius_m=radius, viewer=request.user, filters=filters, cards_of=cards_of
+        )
 
 
 def _query_without_cursor(request) -> str:
@@ -105,12 +110,25 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
     key = "feed-cards:v3:" + hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()
     html, marks = card_cache.cards_get(key, origin=origin, radius_m=radius)
     if html is None:
-        page = _feed_page(request, origin, radius, filters)
-        html = render_to_string("market/_feed_page.html", {"page": page, "query": query})
+        language = get_language()
+        page = _feed_page(
+            request,
+            origin,
+            radius,
+            filters,
+            cards_of=lambda rows: card_cache.feed_cards(rows, language=language, render=_feed_card_html),
+        )
+        cards = [mark_safe(card.before + conditional_escape(shown_distance(card)) + card.after) for card in page.items]  # noqa: S308 - rendered from our template
+        html = render_to_string("market/_feed_page.html", {"page": page, "cards": cards, "query": query})
         seconds = _cards_cache_seconds(page.items)
         reach_m = selectors.stalls_feed_reach_m(page, until=timezone.now() + timedelta(seconds=seconds))
         card_cache.cards_set(key, html, origin=origin, radius_m=radius, reach_m=reach_m, marks=marks, seconds=seconds)
     return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
+
+
+def _feed_card_html(stall) -> str:
+    """A stall's feed card, with the slot its distance goes in (apps/market/card_cache.py)."""
+    return render_to_string("market/_stall_card.html", {"stall": stall, "distance_slot": card_cache.DISTANCE_SLOT})
 
 
 def _cards_cache_seconds(stalls, now=None) -> int:

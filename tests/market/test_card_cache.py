@@ -227,3 +227,57 @@ def test_a_stall_in_the_circle_marks_an_area_the_circle_reads(lat, lng, radius_m
     assert watched <= read
     if geo.distance_m(origin, point) <= reach_m:
         assert written & watched
+
+
+SOUTH_600M = geo.Point(JINGAN.lat - 0.0054, JINGAN.lng)
+
+
+def test_a_rebuilt_page_keeps_the_cards_of_stalls_whose_area_did_not_change(
+    client, shop_near_me, django_capture_on_commit_callbacks
+):
+    """A change in another area of the circle rebuilds the page, but the cards of stalls it did not
+    touch are kept: a title changed behind the services' back (no mark) still shows as it was, until
+    the stall's own area is marked."""
+    from apps.market.models import Stall
+
+    _, stall = shop_near_me
+    assert geo.cell_of(SOUTH_600M.lat, SOUTH_600M.lng, 8) != stall.cell_r8
+    Stall.objects.filter(pk=stall.pk).update(title="Unseen edit")  # no signal: no mark
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=make_shop(at=SOUTH_600M), title="Fresh tofu")
+    page = look(client)
+    assert "Fresh tofu" in page  # the page was rebuilt
+    assert "Lychees" in page and "Unseen edit" not in page  # with the kept card
+    with django_capture_on_commit_callbacks(execute=True):
+        card_cache.stalls_touch([stall])  # what every change through the services does
+    page = look(client)
+    assert "Unseen edit" in page and "Lychees" not in page and "Fresh tofu" in page
+
+
+def shown_distances(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'<span class="muted">([^<]*away)</span>', page)
+
+
+def test_a_kept_card_shows_each_page_its_own_distance(client, shop_near_me):
+    from django.test import Client
+
+    shop, _ = shop_near_me
+    here = ResidentFactory(home=geo.Point(JINGAN.lat - 0.0027, JINGAN.lng))  # 300 m south
+    other = Client()
+    other.force_login(here)
+    assert geo.cell_of(here.point.lat, here.point.lng, 9) != geo.cell_of(JINGAN.lat, JINGAN.lng, 9)
+    page = look(other)  # a page of its own, from the card kept for the first look
+    expected = round(geo.distance_m(here.point, shop.point) / 10.0) * 10
+    assert shown_distances(page) == [f"{expected} m away"]
+    assert shown_distances(look(client)) != shown_distances(page)
+
+
+def test_a_title_that_looks_like_the_distance_slot_stays_text(client, shop_near_me, django_capture_on_commit_callbacks):
+    shop, _ = shop_near_me
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(shop=shop, title="Tea <jiefang-distance> cups")
+    page = look(client)
+    assert "Tea &lt;jiefang-distance&gt; cups" in page
+    assert len(shown_distances(page)) == 2 and all(d.endswith(" m away") for d in shown_distances(page))
