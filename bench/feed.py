@@ -268,6 +268,20 @@ end
 """
 
 
+def visit_each_once(base: str, keys: list[str], at_once: int = 8) -> None:
+    """The feed page of every session once (eight at a time); a page that fails stops the bench."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def visit(key: str) -> None:
+        request = urllib.request.Request(base, headers={"Cookie": f"sessionid={key}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(at_once) as pool:
+        list(pool.map(visit, keys))
+
+
 def ensure_wrk() -> str:
     path = shutil.which("wrk")
     if path:
@@ -479,7 +493,9 @@ def page_load(alias: str, args) -> dict:
             script.write_text(WRK_SCRIPT)
             wenv = {**os.environ, "JIEFANG_BENCH_COOKIES": str(cookies)}
             base = f"http://127.0.0.1:{port}/"
-            # warm-up: every worker imports, connects and fills the card cache once
+            # warm-up: every resident's page once, as a site in use has their cards (the 400 first
+            # looks are a third of a 30 s run on a slow machine), then every worker busy for 3 s
+            visit_each_once(base, keys)
             subprocess.run([wrk, "-t1", "-c8", "-d3s", "-s", str(script), base], env=wenv, capture_output=True)
             cpu_before = group_cpu_seconds(server.pid)
             writer = StallWriter(alias, args)
