@@ -150,7 +150,9 @@ def test_sigkill_mid_batch_then_a_new_worker_every_resident_gets_exactly_one(set
     _broker_keys(broker)
 
     residents = [neighbour(digest="daily", digest_hour=0, time_zone="UTC") for _ in range(RESIDENTS)]
-    publish(shop=make_shop(), title="Hot soy milk")  # news for everyone
+    # News for everyone, from a shopkeeper who takes no digest: with the default (weekly, 09:00 in
+    # Shanghai) the owner was due too from Saturday 01:00 UTC to the end of Sunday in Shanghai.
+    publish(shop=make_shop(owner=neighbour(digest="off")), title="Hot soy milk")
 
     handler = GateHandler(close_after=ACCEPT_BEFORE_KILL)
     port = free_port()
