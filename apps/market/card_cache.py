@@ -46,6 +46,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from h3.api import basic_int as h3i
 
@@ -156,6 +157,10 @@ class FeedCard:
     distance_m: float | None = None
     is_new: bool = False
     age_days: float = 0.0
+
+    def html(self, distance: str) -> str:
+        """The card as shown from one place: `distance` (text) escaped into its slot."""
+        return mark_safe(self.before + conditional_escape(distance) + self.after)  # noqa: S308 - our template's output
 
 
 def _card_key(stall_id: int, area: int, language: str) -> str:

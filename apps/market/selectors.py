@@ -135,9 +135,9 @@ def _feed_ranking(
         if keyset:
             score, pk = keyset
             page = page.filter(Q(rank__gt=score) | Q(rank=score, pk__gt=pk))
-        # Rank every stall in the circle reading only the columns the rank needs; the cards of the
-        # page are loaded apart: joining sellers for thousands of rows before the sort cost more.
-        # and the stall's cell the query found it by (carried by its index): where its card's mark is
+        # Rank every stall in the circle reading only the columns the rank needs, and the cell the
+        # query found it by (its kept card's area); the cards of the page are loaded apart: joining
+        # sellers for thousands of rows before the sort cost more.
         cell = geo.cell_field(geo.cover_resolution(reach_m))
         return list(page.values_list("pk", "rank", "distance_m", cell)[: limit + 1])
 

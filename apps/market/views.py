@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -118,7 +117,7 @@ def _feed_cards_html(request, origin, radius, filters) -> str:
             filters,
             cards_of=lambda rows: card_cache.feed_cards(rows, language=language, render=_feed_card_html),
         )
-        cards = [mark_safe(card.before + conditional_escape(shown_distance(card)) + card.after) for card in page.items]  # noqa: S308 - rendered from our template
+        cards = [card.html(shown_distance(card)) for card in page.items]
         html = render_to_string("market/_feed_page.html", {"page": page, "cards": cards, "query": query})
         seconds = _cards_cache_seconds(page.items)
         reach_m = selectors.stalls_feed_reach_m(page, until=timezone.now() + timedelta(seconds=seconds))
