@@ -20,10 +20,14 @@ from h3.api import basic_int as h3i
 EARTH_RADIUS_M = 6_371_008.8
 RESOLUTIONS = (8, 9, 10, 11)
 
-# (radius below which, resolution): finer cells for small circles keep the rows read close to the
-# rows inside the circle; coarser cells for large circles keep the IN list short. Each resolution
-# starts where its cover stays under about 1.45 times the circle (docs/nearby.md has the figures).
-_COVER_RESOLUTION = ((500, 11), (1000, 10), (3000, 9), (math.inf, 8))
+# (radius below which, resolution). The cells only take the index to the circle's neighbourhood:
+# the circle's bounding box, tested in the index on its lat/lng columns, cuts the rows handed to the
+# exact distance down to about 1.3 times those inside (4/π for a box around a circle). So the cells
+# are coarse, few to compute, to list and to plan for: a cell's edge about the radius or longer
+# (docs/nearby.md has the figures).
+_COVER_RESOLUTION = ((500, 9), (math.inf, 8))
+# The resolutions a cover may use: the ones with an index (`apps.nearby.models.located_indexes`).
+COVER_RESOLUTIONS = tuple(sorted({res for _, res in _COVER_RESOLUTION}))
 
 
 class InvalidLocation(ValueError):
@@ -45,13 +49,29 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Box:
+    """The latitudes and longitudes a circle spans: `lng_ranges` holds one (west, east) range, two
+    where the circle crosses the antimeridian, none (every longitude) where it reaches a pole."""
+
+    lat_min: float
+    lat_max: float
+    lng_ranges: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
 class Cover:
     resolution: int
     cells: tuple[int, ...]
+    box: Box | None = None
 
     @property
     def field(self) -> str:
         return cell_field(self.resolution)
+
+    @functools.cached_property
+    def array_literal(self) -> str:
+        """The cells as a PostgreSQL array in its text form, `{1,2,3}`."""
+        return "{" + ",".join(map(str, self.cells)) + "}"
 
 
 def validate_point(lat, lng) -> None:
@@ -131,6 +151,26 @@ def _distance_to_outline(origin: Point, cell: int) -> float:
     return best
 
 
+def bounding_box(origin: Point, radius_m: float) -> Box:
+    """The latitudes and longitudes of the spherical cap within `radius_m` of the origin (the
+    distance the database measures), widened by a metre so that rounding never leaves a row out."""
+    d = (radius_m + 1.0 + radius_m * 1e-4) / EARTH_RADIUS_M  # as an angle
+    dlat = math.degrees(d)
+    lat_min, lat_max = origin.lat - dlat, origin.lat + dlat
+    if lat_min <= -90 or lat_max >= 90 or d >= math.pi / 2:
+        return Box(max(lat_min, -90.0), min(lat_max, 90.0), ())
+    # the cap's widest longitude, where its edge runs due north-south
+    dlng = math.degrees(math.asin(min(1.0, math.sin(d) / math.cos(math.radians(origin.lat)))))
+    west, east = origin.lng - dlng, origin.lng + dlng
+    if dlng >= 180:
+        return Box(lat_min, lat_max, ())
+    if west < -180:
+        return Box(lat_min, lat_max, ((west + 360, 180.0), (-180.0, east)))
+    if east > 180:
+        return Box(lat_min, lat_max, ((west, 180.0), (-180.0, east - 360)))
+    return Box(lat_min, lat_max, ((west, east),))
+
+
 def cover_resolution(radius_m: float) -> int:
     return next(res for limit, res in _COVER_RESOLUTION if radius_m < limit)
 
@@ -153,7 +193,8 @@ def cover_circle(origin: Point, radius_m: float, resolution: int | None = None) 
     The grid is walked ring by ring outward from the origin's cell, and the walk stops at the first
     ring with no overlapping cell: the cells that overlap a circle form a connected patch (a straight
     line from the centre to any point of the circle crosses only overlapping cells, each a neighbour of
-    the last), so no farther ring can hold one. Each cell is judged by its centre when that settles it,
+    the last), so no farther ring can hold one. The first rings lie inside the circle whatever the
+    cells' shapes and are taken whole. Each further cell is judged by its centre when that settles it,
     else by its vertices, and only in a thin band by its exact outline. A small tolerance keeps every
     test conservative: a cell may be read needlessly, never missed.
 
@@ -171,16 +212,24 @@ def cover_circle(origin: Point, radius_m: float, resolution: int | None = None) 
     sin, cos, latlng_of, boundary_of = math.sin, math.cos, h3i.cell_to_latlng, h3i.cell_to_boundary
 
     inside_h = _haversine_h(radius_m)
+    # A centre within an inradius of the circle puts part of a cell of the usual shape inside; taking
+    # an odd distorted cell this way costs reading it, never a missed row, and spares the vertex test
+    # of most cells near the rim.
+    overlap_h = _haversine_h(radius_m + 0.8 * edge)
     beyond_h = _haversine_h(reach + circum)  # a centre this far leaves the whole cell outside
     # An edge is at most 2 circumradii long, so between two vertices farther than `vertex_clear`
     # it dips no closer than sqrt(vertex_clear² - circum²) = reach.
     clear_h = _haversine_h(math.sqrt(reach * reach + circum * circum))
 
     origin_cell = h3i.latlng_to_cell(origin.lat, origin.lng, res)
-    cells = [origin_cell]
+    # Neighbours' centres are at most two circumradii apart (both within one of a shared edge), so
+    # the centres of ring k are within (2k + 1) circumradii of the origin: inside the circle up to
+    # ring `whole`.
+    whole = max(0, int((radius_m / circum - 1) / 2))
+    cells = list(h3i.grid_disk(origin_cell, whole))
     # The previous fixed disk, proven wide enough (each ring moves out by at least one average edge),
     # bounds the walk; the walk ends well before it.
-    for k in range(1, math.ceil((radius_m + circum) / edge) + 2):
+    for k in range(whole + 1, math.ceil((radius_m + circum) / edge) + 2):
         touched = False
         for cell in h3i.grid_ring(origin_cell, k):
             lat, lng = latlng_of(cell)
@@ -188,8 +237,8 @@ def cover_circle(origin: Point, radius_m: float, resolution: int | None = None) 
             h = a * a + cos0 * cos(lat * rad) * b * b
             if h > beyond_h:
                 continue
-            if h > inside_h:
-                # the centre is outside: overlapping if a vertex is inside, else decided by the edges
+            if h > overlap_h:
+                # the centre is well outside: overlapping if a vertex is inside, else decided by the edges
                 nearest = math.inf
                 for lat, lng in boundary_of(cell):
                     a, b = sin(lat * rad / 2 - half_phi0), sin(lng * rad / 2 - half_lmb0)
@@ -204,7 +253,7 @@ def cover_circle(origin: Point, radius_m: float, resolution: int | None = None) 
             touched = True
         if not touched:
             break
-    return Cover(resolution=res, cells=tuple(sorted(cells)))
+    return Cover(resolution=res, cells=tuple(sorted(cells)), box=bounding_box(origin, radius_m))
 
 
 def snap_to_cell_center(lat: float, lng: float, resolution: int) -> Point:

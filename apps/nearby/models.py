@@ -37,12 +37,15 @@ class Located(models.Model):
 
 
 def located_indexes(prefix: str, *then: str, carrying: tuple[str, ...] = ()) -> list[models.Index]:
-    """One index per cell resolution: (cell, *then, lat, lng, id, *carrying), so a nearby query finds
-    the nearest ids from the index alone (`located_nearest`), and a freshness column in `then` skips
-    stale rows without touching the table. The id is a key column rather than an INCLUDE, which
-    SQLite does not have (its indexes hold the rowid, the id, anyway). `carrying`: further columns a
-    query over the whole circle reads (the feed's ranking), so that it too needs no row of the table."""
+    """One index per resolution a cover uses (`geo.COVER_RESOLUTIONS`): (cell, *then, lat, lng, id,
+    *carrying), so a nearby query tests the circle's bounding box and finds the nearest ids from the
+    index alone (`located_nearest`), and a freshness column in `then` skips stale rows without
+    touching the table. The id is a key column rather than an INCLUDE, which SQLite does not have
+    (its indexes hold the rowid, the id, anyway). `carrying`: further columns a query over the whole
+    circle reads (the feed's ranking), so that it too needs no row of the table. The finer cells
+    (resolutions 10 and 11) are stored but not indexed: no cover uses them since the bounding box
+    does the fine cut (docs/nearby.md)."""
     return [
         models.Index(fields=[geo.cell_field(res), *then, "lat", "lng", "id", *carrying], name=f"{prefix}_r{res}_idx")
-        for res in geo.RESOLUTIONS
+        for res in geo.COVER_RESOLUTIONS
     ]

@@ -153,8 +153,8 @@ def test_the_ranking_reads_the_stall_index_alone(radius):
     # 5 km: ranked within 2 km first, then (too few stalls there to settle the page) the whole circle
     assert len(ranked.captured_queries) == (1 if radius <= selectors.FEED_FIRST_REACH_M else 2)
     cell_indexes = [i for i in Stall._meta.indexes if i.name.startswith("stall_r")]
-    assert len(cell_indexes) == len(geo.RESOLUTIONS)
-    cells = {geo.cell_field(res) for res in geo.RESOLUTIONS}  # the query picks one by radius
+    assert len(cell_indexes) == len(geo.COVER_RESOLUTIONS)
+    cells = {geo.cell_field(res) for res in geo.COVER_RESOLUTIONS}  # the query picks one by radius
     for query in ranked.captured_queries:
         read = set(re.findall(r'"market_stall"\."(\w+)"', query["sql"]))
         assert {"lat", "lng", "fresh_days", "rank_penalty_days", "shop_id"} <= read

@@ -28,7 +28,7 @@ def test_nearby_bench_runs_end_to_end_and_agrees_with_the_scans(tmp_path):
         assert r["queries"] == 5 and r["scans"] == 5
         assert r["mismatches"] == 0
         assert r["selector_ms"]["p50"] > 0 and r["scan_ms"]["p50"] > 0
-        assert 1.0 <= r["cover_area_over_circle"] < 1.5
+        assert r["cover_area_over_circle"] >= 1.0
     plan = report["sqlite"]["explain_1km"]
     assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
     assert (tmp_path / "nearby-2000.sqlite3").exists()

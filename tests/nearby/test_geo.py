@@ -1,9 +1,11 @@
 import math
+import random
 
 import h3
 import pytest
 
 from apps.nearby import geo
+from tests.nearby.test_selectors import destination
 
 
 @pytest.mark.parametrize(
@@ -32,13 +34,44 @@ def test_distance_across_the_antimeridian_is_short():
     assert geo.distance_m(geo.Point(0, 179.999), geo.Point(0, -179.999)) < 250
 
 
-@pytest.mark.parametrize("radius", [200, 499, 500, 1000, 1199, 1200, 2999, 3000, 5000])
-def test_cover_resolution_follows_the_radius(radius):
-    res = geo.cover_resolution(radius)
-    edge = h3.average_hexagon_edge_length(res, "m")
-    # fine enough that the cover stays close to the circle, coarse enough to keep the IN list short
-    assert radius / edge >= 4.5
-    assert len(geo.cover_circle(geo.Point(31.2, 121.4), radius).cells) < 1200
+@pytest.mark.parametrize(
+    ("radius", "most_cells"), [(200, 12), (499, 40), (500, 12), (1000, 20), (3000, 80), (5000, 200)]
+)
+def test_cover_is_a_few_coarse_cells(radius, most_cells):
+    # the bounding box, not the cells, keeps the rows read close to the circle (test_selectors.py):
+    # the cells are coarse, so that the cover is cheap to compute and to plan for
+    cover = geo.cover_circle(geo.Point(31.2, 121.4), radius)
+    assert cover.resolution in geo.COVER_RESOLUTIONS
+    assert h3.average_hexagon_edge_length(cover.resolution, "m") * 2.5 >= radius or cover.resolution == 8
+    assert len(cover.cells) <= most_cells
+
+
+@pytest.mark.parametrize(
+    ("origin", "radius"),
+    [
+        (geo.Point(31.2, 121.4), 1000),
+        (geo.Point(0.0, 179.995), 2000),  # across the antimeridian
+        (geo.Point(-0.3, -179.999), 5000),
+        (geo.Point(89.99, 40.0), 2000),  # over the pole
+        (geo.Point(-89.995, -120.0), 200),
+        (geo.Point(71.0, 10.0), 5000),  # high latitude: the box is wide in longitude
+    ],
+)
+def test_bounding_box_holds_the_whole_circle(origin, radius):
+    box = geo.bounding_box(origin, radius)
+    rng = random.Random(radius)
+    for _ in range(2000):
+        point = destination(origin, rng.uniform(0, 360), radius * math.sqrt(rng.random()))
+        assert box.lat_min <= point.lat <= box.lat_max
+        if box.lng_ranges:
+            assert any(west <= point.lng <= east for west, east in box.lng_ranges), (point, box)
+    # and no wider than needed: a point just outside the circle due north, south, east or west
+    for bearing in (0, 90, 180, 270):
+        point = destination(origin, bearing, radius * 1.01 + 2)
+        inside_lat = box.lat_min <= point.lat <= box.lat_max
+        inside_lng = not box.lng_ranges or any(west <= point.lng <= east for west, east in box.lng_ranges)
+        if abs(origin.lat) < 80:
+            assert not (inside_lat and inside_lng), (bearing, point, box)
 
 
 def test_cover_contains_the_origin_cell_and_is_within_reach():
