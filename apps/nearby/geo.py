@@ -1,11 +1,12 @@
 """Pure geometry of the nearby engine: H3 cells, circle covers and great-circle distances.
 
 Every located thing stores its point and the H3 cells (resolutions 8 to 11) that contain it, each
-an indexed integer column. A nearby query picks the resolution that suits its radius, lists the
-cells that overlap the circle (the cover), filters on `cell IN (cover)` through the index, then
-keeps the rows whose exact great-circle distance is within the radius. The same SQL runs on
-SQLite and PostgreSQL. Resolutions are chosen so that the cover stays under about 1.3 times the
-circle's area (docs/nearby.md has the figures).
+an integer column, those of resolutions 8 and 9 indexed. A nearby query picks the resolution that
+suits its radius, lists the cells that overlap the circle (the cover) and the circle's bounding box,
+filters on `cell IN (cover)` and the box through the index, then keeps the rows whose exact
+great-circle distance is within the radius. The same SQL runs on SQLite and PostgreSQL. The cells
+are coarse, a few to compute; the box keeps the rows read near 1.3 times those in the circle
+(docs/nearby.md has the figures).
 """
 
 from __future__ import annotations
