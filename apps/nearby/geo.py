@@ -24,8 +24,8 @@ RESOLUTIONS = (8, 9, 10, 11)
 # (radius below which, resolution). The cells only take the index to the circle's neighbourhood:
 # the circle's bounding box, tested in the index on its lat/lng columns, cuts the rows handed to the
 # exact distance down to about 1.3 times those inside (4/π for a box around a circle). So the cells
-# are coarse, few to compute, to list and to plan for: a cell's edge about the radius or longer
-# (docs/nearby.md has the figures).
+# are coarse, few to compute, to list and to plan for: a handful up to 1 km, about 170 at 5 km, where
+# resolution 8 is still the coarsest the feed's card cache takes (docs/nearby.md has the figures).
 _COVER_RESOLUTION = ((500, 9), (math.inf, 8))
 # The resolutions a cover may use: the ones with an index (`apps.nearby.models.located_indexes`).
 COVER_RESOLUTIONS = tuple(sorted({res for _, res in _COVER_RESOLUTION}))
@@ -63,7 +63,7 @@ class Box:
 class Cover:
     resolution: int
     cells: tuple[int, ...]
-    box: Box | None = None
+    box: Box
 
     @property
     def field(self) -> str:

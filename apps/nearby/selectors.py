@@ -56,7 +56,9 @@ class GreatCircleM(Func):
 
 
 class InCover(Func):
-    """The row's cell is one of the cover's, as one SQL condition.
+    """The row's cell is one of the cover's and its point is in the circle's bounding box, as one SQL
+    condition. The box's columns follow the cell in every cell index, so both databases test it on
+    the index entry, before reading the row (docs/nearby.md).
 
     `cell_rN IN (%s, %s, …)` on SQLite; `cell_rN = ANY(%s::bigint[])` on PostgreSQL, which plans the
     same index scan (PostgreSQL turns an IN list into that array itself) but keeps the SQL text the
