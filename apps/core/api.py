@@ -16,13 +16,15 @@ from .ratelimit import RateLimited
 
 
 class ErrorSerializer(serializers.Serializer):
-    """The body of every 4xx answer: `detail` in words, `code`, and `field` when one input is at fault."""
+    """The body of every 4xx (and the 503) answer: `detail` in words, `code`, and `field` when one
+    input is at fault."""
 
     detail = serializers.CharField()
     code = serializers.CharField()
     field = serializers.CharField(required=False)
     retry_after = serializers.IntegerField(
-        required=False, help_text="With 429: seconds to wait before trying again (also in the Retry-After header)"
+        required=False,
+        help_text="With 429 and 503: seconds to wait before trying again (also in the Retry-After header)",
     )
 
 

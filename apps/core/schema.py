@@ -7,7 +7,9 @@ schema, tests/api/test_fuzz.py):
 - 403: every operation (not signed in, CSRF refused, not allowed);
 - 404: operations with an id in the path;
 - 415: operations with a body, sent in a media type they do not take;
-- 429: every write (apps/core/ratelimit.py).
+- 429: every write (apps/core/ratelimit.py);
+- 503: every operation, while the database cannot be reached (apps/core/middleware.py), with
+  `retry_after` in the body and in Retry-After.
 """
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -26,7 +28,11 @@ def document_common_errors(result, generator, request, public):
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             responses = operation.setdefault("responses", {})
-            wanted = {"403": "Not signed in, or not allowed."}
+            wanted = {
+                "403": "Not signed in, or not allowed.",
+                "503": "The database cannot be reached for a moment: try again after `retry_after` seconds "
+                "(also in Retry-After).",
+            }
             if operation.get("parameters") or operation.get("requestBody"):
                 wanted["400"] = "Bad input: `field` names the input at fault."
             if operation.get("requestBody"):

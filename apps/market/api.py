@@ -293,7 +293,7 @@ class StallPhotosApi(APIView):
 
 
 class StallPhotoDeleteApi(APIView):
-    @extend_schema(responses={204: None, 400: ErrorSerializer, 403: ErrorSerializer})
+    @extend_schema(responses={204: None, 403: ErrorSerializer, 404: ErrorSerializer})
     def delete(self, request, pk: int, photo_id: int):
         stall = get_object_or_404(Stall, pk=pk)
         services.stall_photo_remove(stall=stall, actor=request.user, photo_id=photo_id)

@@ -30,6 +30,11 @@ class StallInvalid(DomainError):
     code = "invalid_stall"
 
 
+class StallPhotoNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
 class StallProhibited(DomainError):
     code = "prohibited"
 
@@ -293,7 +298,7 @@ def stall_photo_remove(*, stall: Stall, actor, photo_id: int) -> None:
     stall = _managed(stall, actor)
     photo = stall.photos.filter(pk=photo_id).first()
     if photo is None:
-        raise StallInvalid(_("No such photo on this stall."), field="photo")
+        raise StallPhotoNotFound(_("No such photo on this stall."), field="photo")
     name, storage = photo.image.name, photo.image.storage
     photo.delete()
     transaction.on_commit(lambda: storage.delete(name))

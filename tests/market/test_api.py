@@ -182,7 +182,14 @@ def test_photo_delete(api_client, me):
     assert api_client.delete(f"/api/stalls/{stall.pk}/photos/{pid}/").status_code == 403
     api_client.force_authenticate(me)
     assert api_client.delete(f"/api/stalls/{stall.pk}/photos/{pid}/").status_code == 204
-    assert api_client.delete(f"/api/stalls/{stall.pk}/photos/{pid}/").status_code == 400
+    # gone, or never on this stall: not found, and the stall's other photos stay
+    kept = publish(me, photos=[photo()])
+    kept_pid = kept.photos.first().pk
+    for missing in (pid, kept_pid):
+        gone = api_client.delete(f"/api/stalls/{stall.pk}/photos/{missing}/")
+        assert gone.status_code == 404
+        assert gone.json()["code"] == "not_found" and gone.json()["field"] == "photo", gone.json()
+    assert kept.photos.filter(pk=kept_pid).exists()
 
 
 def test_my_stalls(api_client, me):
