@@ -152,19 +152,22 @@ def _distance_to_outline(origin: Point, cell: int) -> float:
     return best
 
 
+def _reach_m(radius_m: float) -> float:
+    """The radius widened by a metre and a little more, so that rounding never leaves a row out."""
+    return radius_m + 1.0 + radius_m * 1e-4
+
+
 def bounding_box(origin: Point, radius_m: float) -> Box:
     """The latitudes and longitudes of the spherical cap within `radius_m` of the origin (the
-    distance the database measures), widened by a metre so that rounding never leaves a row out."""
-    d = (radius_m + 1.0 + radius_m * 1e-4) / EARTH_RADIUS_M  # as an angle
+    distance the database measures), widened as the cover is (`_reach_m`)."""
+    d = _reach_m(radius_m) / EARTH_RADIUS_M  # as an angle
     dlat = math.degrees(d)
     lat_min, lat_max = origin.lat - dlat, origin.lat + dlat
-    if lat_min <= -90 or lat_max >= 90 or d >= math.pi / 2:
+    if lat_min <= -90 or lat_max >= 90:
         return Box(max(lat_min, -90.0), min(lat_max, 90.0), ())
-    # the cap's widest longitude, where its edge runs due north-south
+    # the cap's widest longitude, where its edge runs due north-south (under 90°: no pole is inside)
     dlng = math.degrees(math.asin(min(1.0, math.sin(d) / math.cos(math.radians(origin.lat)))))
     west, east = origin.lng - dlng, origin.lng + dlng
-    if dlng >= 180:
-        return Box(lat_min, lat_max, ())
     if west < -180:
         return Box(lat_min, lat_max, ((west + 360, 180.0), (-180.0, east)))
     if east > 180:
@@ -204,7 +207,7 @@ def cover_circle(origin: Point, radius_m: float, resolution: int | None = None) 
     res = cover_resolution(radius_m) if resolution is None else resolution
     circum = _circumradius_m(res)
     edge = h3.average_hexagon_edge_length(res, "m")
-    reach = radius_m + 1.0 + radius_m * 1e-4
+    reach = _reach_m(radius_m)
     # The haversine term h = sin²(Δφ/2) + cos φ0 cos φ sin²(Δλ/2), written out inline below: this
     # loop runs for every cell near the circle, and a function call per cell costs as much as the math.
     rad = math.pi / 180

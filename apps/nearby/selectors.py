@@ -76,16 +76,16 @@ class InCover(Func):
     def __init__(self, cover: geo.Cover):
         super().__init__(F(cover.field), F("lat"), F("lng"))
         self.cover = cover
-        self.cells = cover.cells
 
     def as_sql(self, compiler, connection, **extra_context):
-        return self._sql(compiler, f"IN ({', '.join(['%s'] * len(self.cells))})", self.cells)
+        cells = self.cover.cells
+        return self._sql(compiler, f"IN ({', '.join(['%s'] * len(cells))})", cells)
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return self._sql(compiler, "= ANY(%s::bigint[])", (self.cover.array_literal,))
 
     def _sql(self, compiler, in_cells: str, cell_params):
-        if not self.cells:
+        if not self.cover.cells:
             raise EmptyResultSet
         (cell, cell_p), (lat, lat_p), (lng, lng_p) = (compiler.compile(e) for e in self.source_expressions)
         box = self.cover.box
