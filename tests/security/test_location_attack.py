@@ -186,6 +186,8 @@ def annuli_region(obs: Observations, grid: Grid, slack_m: float) -> list[tuple[f
 # --- What the attacker sees: every answer is scanned ------------------------------------------------
 
 FLOAT = re.compile(r"-?\d{1,3}\.\d{3,}")
+# A time's seconds with their fraction ("05:08:31.215627") read as a number like a latitude: 31.2156.
+TIME_OF_DAY = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+")
 DISTANCE = re.compile(r"within about ([\d.,]+) (m|km)")
 LIVES = re.compile(r"Lives within about ([\d.,]+) (m|km) of you")
 JSON_SCRIPT = re.compile(r'<script id="([\w-]+)" type="application/json">(.*?)</script>', re.S)
@@ -208,7 +210,7 @@ def floats_in(value):
         for v in value:
             yield from floats_in(v)
     elif isinstance(value, str):
-        for m in FLOAT.findall(value):
+        for m in FLOAT.findall(TIME_OF_DAY.sub("", value)):
             yield float(m)
 
 
