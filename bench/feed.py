@@ -79,7 +79,14 @@ def parse_args(argv=None):
         help="wrk's connections: each waits for its answer before asking again, so the mean latency is"
         " connections / throughput (8 at 300 req/s: 27 ms); twice the workers keeps every worker busy",
     )
-    p.add_argument("--workers", type=int, default=4, help="server worker processes")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server worker processes (default: 3 for uvicorn, each serving one page at a time, which beat 4"
+        " in every pairing on a 2-core machine that also runs PostgreSQL, Redis and wrk; 4 for gunicorn;"
+        " docs/benchmarks.md, the feed's eighth round)",
+    )
     p.add_argument(
         "--changes-per-second",
         type=float,
@@ -106,6 +113,8 @@ def parse_args(argv=None):
         " a sync worker of gunicorn does, cost the least CPU per page in docs/benchmarks.md",
     )
     args = p.parse_args(argv)
+    if args.workers is None:
+        args.workers = 4 if args.server == "gunicorn" else 3
     args.no_postgis = True
     return args
 
