@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -126,7 +127,33 @@ def _clean_photos(photos: Sequence, existing: int = 0) -> list:
     return [image_clean(p, field="photos") for p in photos]
 
 
-@transaction.atomic
+@contextmanager
+def _atomic_with_photos() -> Iterator[list]:
+    """A transaction that also writes photo files. Storage has no transactions: a file is written
+    at once, so when the transaction fails (a later photo, its row, the commit itself), the files
+    it wrote are deleted again and no file is left that no row points to. Inside a caller's own
+    transaction this is a savepoint, and a later rollback of the caller's leaves its files."""
+    written: list = []
+    try:
+        with transaction.atomic():
+            yield written
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
+
+
+def _photos_save(stall: Stall, images: Sequence, *, first_position: int, written: list) -> list[StallPhoto]:
+    saved = []
+    for offset, image in enumerate(images):
+        photo = StallPhoto(stall=stall, position=first_position + offset)
+        photo.image.save(image.name, image, save=False)
+        written.append((photo.image.storage, photo.image.name))
+        photo.save()
+        saved.append(photo)
+    return saved
+
+
 def stall_publish(
     *,
     seller,
@@ -142,48 +169,47 @@ def stall_publish(
     shop: Shop | None = None,
     photos: Sequence = (),
 ) -> Stall:
-    now = timezone.now()
-    if seller.is_suspended:
-        raise NotAllowed(_("Your account is suspended and cannot post stalls for now."))
-    if kind not in Stall.Kind.values:
-        raise StallInvalid(_("Unknown kind of stall."), field="kind")
-    _check_content(kind=kind, title=title, description=description, starts_at=starts_at, now=now)
-    stall = Stall(
-        seller=seller,
-        kind=kind,
-        category=category,
-        title=title.strip(),
-        description=description.strip(),
-        price=_clean_price(kind, price),
-        currency=currency,
-        quantity=quantity,
-        starts_at=starts_at,
-        fresh_days=epoch_days(now),
-    )
-    if shop is not None:
-        shop = _shop_for_seller(shop, seller)
-        stall.shop = shop
-        stall.rank_penalty_days = _shop_rank_penalty(shop)
-        stall.place_at(shop.point)
-        stall.location_is_exact = True
-        stall.expires_at = _clean_expiry(expires_at, SHOP_DEFAULT, now)
-    else:
-        if seller.home_cell is None:
-            raise StallInvalid(_("Choose your home area before posting a stall."), field="home")
-        stall.place_at(seller.point)  # the centre of the home cell, never a point of its own
-        stall.expires_at = _clean_expiry(expires_at, RESIDENT_DEFAULT, now)
-    cleaned = _clean_photos(photos)
-    stall.full_clean()
-    rate_check("stall_publish", user=seller)
-    stall.save()
-    for position, image in enumerate(cleaned):
-        photo = StallPhoto(stall=stall, position=position)
-        photo.image.save(image.name, image, save=True)
-    if shop is not None:
-        from .tasks import stall_notify_followers
+    with _atomic_with_photos() as written:
+        now = timezone.now()
+        if seller.is_suspended:
+            raise NotAllowed(_("Your account is suspended and cannot post stalls for now."))
+        if kind not in Stall.Kind.values:
+            raise StallInvalid(_("Unknown kind of stall."), field="kind")
+        _check_content(kind=kind, title=title, description=description, starts_at=starts_at, now=now)
+        stall = Stall(
+            seller=seller,
+            kind=kind,
+            category=category,
+            title=title.strip(),
+            description=description.strip(),
+            price=_clean_price(kind, price),
+            currency=currency,
+            quantity=quantity,
+            starts_at=starts_at,
+            fresh_days=epoch_days(now),
+        )
+        if shop is not None:
+            shop = _shop_for_seller(shop, seller)
+            stall.shop = shop
+            stall.rank_penalty_days = _shop_rank_penalty(shop)
+            stall.place_at(shop.point)
+            stall.location_is_exact = True
+            stall.expires_at = _clean_expiry(expires_at, SHOP_DEFAULT, now)
+        else:
+            if seller.home_cell is None:
+                raise StallInvalid(_("Choose your home area before posting a stall."), field="home")
+            stall.place_at(seller.point)  # the centre of the home cell, never a point of its own
+            stall.expires_at = _clean_expiry(expires_at, RESIDENT_DEFAULT, now)
+        cleaned = _clean_photos(photos)
+        stall.full_clean()
+        rate_check("stall_publish", user=seller)
+        stall.save()
+        _photos_save(stall, cleaned, first_position=0, written=written)
+        if shop is not None:
+            from .tasks import stall_notify_followers
 
-        task_queue_on_commit(stall_notify_followers, stall.pk)
-    return stall
+            task_queue_on_commit(stall_notify_followers, stall.pk)
+        return stall
 
 
 EDITABLE_STATUSES = (Stall.Status.OPEN, Stall.Status.RESERVED)
@@ -280,17 +306,12 @@ def stall_renew(*, stall: Stall, actor, expires_at: datetime | None = None) -> S
     return stall
 
 
-@transaction.atomic
 def stall_photos_add(*, stall: Stall, actor, photos: Sequence) -> list[StallPhoto]:
-    stall = _managed(stall, actor)
-    existing = stall.photos.count()
-    cleaned = _clean_photos(photos, existing=existing)
-    added = []
-    for offset, image in enumerate(cleaned):
-        photo = StallPhoto(stall=stall, position=existing + offset)
-        photo.image.save(image.name, image, save=True)
-        added.append(photo)
-    return added
+    with _atomic_with_photos() as written:
+        stall = _managed(stall, actor)
+        existing = stall.photos.count()
+        cleaned = _clean_photos(photos, existing=existing)
+        return _photos_save(stall, cleaned, first_position=existing, written=written)
 
 
 @transaction.atomic

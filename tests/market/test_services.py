@@ -1,7 +1,9 @@
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from apps.core.errors import DomainError, NotAllowed
@@ -115,6 +117,46 @@ def test_a_fake_photo_leaves_nothing_half_saved():
     with pytest.raises(InvalidImage):
         publish(photos=[photo(), SimpleUploadedFile("x.jpg", b"not a jpeg", "image/jpeg")])
     assert Stall.objects.count() == 0 and StallPhoto.objects.count() == 0
+
+
+def _media_files(settings) -> list:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _failing_on_second_photo(monkeypatch):
+    """Storage writes the file, then the photo's row fails: the second row of a call."""
+    real_save = StallPhoto.save
+    rows = []
+
+    def save(self, *args, **kwargs):
+        rows.append(self)
+        if len(rows) == 2:
+            raise DatabaseError("the database went away")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(StallPhoto, "save", save)
+
+
+def test_a_stall_that_fails_midway_leaves_no_photo_file(monkeypatch, settings):
+    seller = ResidentFactory(home=JINGAN)
+    _failing_on_second_photo(monkeypatch)
+    with pytest.raises(DatabaseError):
+        publish(seller, photos=[photo(), photo("blue"), photo("red")])
+    assert Stall.objects.count() == 0 and StallPhoto.objects.count() == 0
+    assert _media_files(settings) == []
+
+
+def test_photos_added_that_fail_midway_leave_the_earlier_ones_whole(monkeypatch, settings):
+    seller = ResidentFactory(home=JINGAN)
+    stall = publish(seller, photos=[photo()])
+    kept = _media_files(settings)
+    assert len(kept) == 1 and stall.photos.get().image.name == str(kept[0])
+    _failing_on_second_photo(monkeypatch)
+    with pytest.raises(DatabaseError):
+        services.stall_photos_add(stall=stall, actor=seller, photos=[photo("blue"), photo("red")])
+    assert list(stall.photos.values_list("image", flat=True)) == [str(kept[0])]
+    assert _media_files(settings) == kept
 
 
 def test_edits_are_for_the_seller_only():
