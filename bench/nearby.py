@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # Bump when the generated data changes shape, so cached databases are rebuilt.
-DATA_VERSION = 3
+# 4: the shops are rows (with pledges), their stalls point at them, recent stalls have photos.
+DATA_VERSION = 4
 
 # People's Square, Shanghai; the city is a square of CITY_SIDE_M around it.
 CENTRE = (31.2304, 121.4737)
@@ -233,9 +234,18 @@ def stall_row(rng, i: int, lat: float, lng: float, *, from_shop: bool, seller: i
     }
 
 
-def generate_stalls(rows: int, seed: int, now: datetime, seller_ids: list[int]):
+def shop_points(seed: int, count: int) -> list[tuple[float, float]]:
+    """The shops' exact points: the first draws of the city's random sequence, as `generate_stalls`
+    makes them."""
+    rng = random.Random(seed)
+    return [random_city_point(rng) for _ in range(count)]
+
+
+def generate_stalls(rows: int, seed: int, now: datetime, seller_ids: list[int], shop_rows=None):
     """Yields one dict per stall. Shops' stalls (40 %) sit at one of the shops' exact points;
-    residents' stalls (60 %) at the centre of the seller's home cell, as the real service stores them."""
+    residents' stalls (60 %) at the centre of the seller's home cell, as the real service stores them.
+    With `shop_rows` ((id, owner id) of each shop point, in order), a shop's stall is the shop's,
+    posted by its owner; the random draws are the same either way."""
     from h3.api import basic_int as h3i
 
     rng = random.Random(seed)
@@ -249,8 +259,15 @@ def generate_stalls(rows: int, seed: int, now: datetime, seller_ids: list[int]):
     for i in range(rows):
         from_shop = rng.random() < 0.4
         seller = seller_ids[rng.randrange(len(seller_ids))]
-        lat, lng = shops[rng.randrange(len(shops))] if from_shop else homes[seller]
-        yield stall_row(rng, i, lat, lng, from_shop=from_shop, seller=seller, shop_id=None, now=now)
+        shop_id = None
+        if from_shop:
+            k = rng.randrange(len(shops))
+            lat, lng = shops[k]
+            if shop_rows is not None:
+                shop_id, seller = shop_rows[k]
+        else:
+            lat, lng = homes[seller]
+        yield stall_row(rng, i, lat, lng, from_shop=from_shop, seller=seller, shop_id=shop_id, now=now)
 
 
 def _stall_columns() -> dict:
@@ -419,18 +436,62 @@ def build_city(alias: str, args, postgis: bool) -> dict:
     seller_ids = [s.pk for s in sellers]
     if not all(seller_ids):
         seller_ids = list(Resident.objects.using(alias).values_list("pk", flat=True))
+    shop_rows = _create_shops(alias, args.seed, seller_ids)
     columns = _stall_columns()
-    stalls = generate_stalls(args.rows, args.seed, now, seller_ids)
+    stalls = generate_stalls(args.rows, args.seed, now, seller_ids, shop_rows)
     print(f"  [{alias}] generating and loading {args.rows:,} stalls ...", flush=True)
     if conn.vendor == "sqlite":
         _load_sqlite(conn, columns, stalls)
     else:
         _load_postgresql(conn, columns, stalls, postgis)
+    _add_photos(alias, args.seed, now)
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE bench_meta (key varchar(20) PRIMARY KEY, value text)")
         cur.execute("INSERT INTO bench_meta VALUES ('meta', %s)", [json.dumps(_meta_wanted(args, now))])
     print(f"  [{alias}] city built in {time.perf_counter() - t0:.0f} s", flush=True)
     return _meta_wanted(args, now)
+
+
+def _create_shops(alias: str, seed: int, seller_ids: list[int]) -> list[tuple[int, int]]:
+    """One shop at each of the city's shop points, owned by a seller, half of them with one or two
+    pledges from the catalogue (what a stall's card shows): (id, owner id) per point, in order."""
+    from apps.nearby import geo
+    from apps.shops import pledges as catalogue
+    from apps.shops.models import Shop, ShopPledge
+
+    rng = random.Random(seed + 1)
+    shops = []
+    for k, (lat, lng) in enumerate(shop_points(seed, len(seller_ids))):
+        shop = Shop(owner_id=seller_ids[k], name=f"Shop {k}", category=CATEGORIES[k % len(CATEGORIES)])
+        shop.place_at(geo.Point(lat, lng))
+        shops.append(shop)
+    Shop.objects.using(alias).bulk_create(shops, batch_size=5000)
+    rows = list(Shop.objects.using(alias).order_by("pk").values_list("pk", "owner_id"))
+    kinds = list(catalogue.CATALOGUE)
+    ShopPledge.objects.using(alias).bulk_create(
+        [
+            ShopPledge(shop_id=pk, kind=kind, terms=catalogue.kind_get(kind).default_terms())
+            for pk, _owner in rows
+            for kind in rng.sample(kinds, rng.choice((0, 0, 1, 2)))
+        ],
+        batch_size=5000,
+    )
+    return rows
+
+
+def _add_photos(alias: str, seed: int, now: datetime) -> None:
+    """A photo row on 60 % of the stalls posted in the last 8 days (the files are not written: the
+    feed reads rows and builds URLs)."""
+    from apps.market.models import Stall, StallPhoto
+
+    rng = random.Random(seed + 2)
+    recent = Stall.objects.using(alias).filter(created_at__gte=now - timedelta(days=8)).order_by("pk")
+    photos = [
+        StallPhoto(stall_id=pk, image=f"stalls/bench-{pk % 97}.jpg")
+        for pk in recent.values_list("pk", flat=True)
+        if rng.random() < 0.6
+    ]
+    StallPhoto.objects.using(alias).bulk_create(photos, batch_size=5000)
 
 
 def _load_sqlite(conn, defaults: dict, stalls) -> None:
