@@ -73,7 +73,7 @@ class StallSerializer(serializers.Serializer):
     @extend_schema(responses=serializers.ListField(child=serializers.URLField()))
     def get_photos(self, stall) -> list[str]:
         request = self.context.get("request")
-        urls = [p.image.url for p in stall.photos.all()]
+        urls = [p.image.url for p in stall.photos_in_order()]
         return [request.build_absolute_uri(u) for u in urls] if request else urls
 
     def get_distance_m(self, stall) -> int | None:

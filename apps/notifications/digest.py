@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, QuerySet
 
 from apps.accounts.selectors import residents_nearby
-from apps.market.models import Stall, StallPhoto
-from apps.market.selectors import FeedFilters, stall_cards, stalls_feed_ranked, stalls_open
+from apps.market.models import Stall
+from apps.market.selectors import FeedFilters, shown_photos_prefetch, stall_cards, stalls_feed_ranked, stalls_open
 from apps.nearby.selectors import located_within
 from apps.shops import pledges as pledge_catalogue
 from apps.shops.models import Shop, ShopPledge
@@ -112,7 +112,7 @@ def digest_last_end(*, resident_id: int) -> datetime | None:
 
 
 def _photo_url(stall: Stall) -> str | None:
-    photos = list(stall.photos.all())
+    photos = stall.photos_in_order()
     return absolute_url(photos[0].image.url) if photos else None
 
 
@@ -204,7 +204,7 @@ class DigestBuilder:
             .filter(shop__follows__resident_id__in=list(windows), created_at__gt=earliest, created_at__lte=self.now)
             .annotate(follower_id=F("shop__follows__resident_id"))
             .select_related("shop", "seller")
-            .prefetch_related(Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")))
+            .prefetch_related(shown_photos_prefetch())
             .order_by("-created_at", "-pk")
         )
         for rid in windows:
@@ -240,7 +240,7 @@ class DigestBuilder:
             stalls_open(now=self.now)
             .filter(shop__follows__resident_id=resident.pk, created_at__gt=since, created_at__lte=self.now)
             .select_related("shop", "seller")
-            .prefetch_related(Prefetch("photos", queryset=StallPhoto.objects.order_by("position", "id")))
+            .prefetch_related(shown_photos_prefetch())
             .order_by("-created_at", "-pk")
         )
         return list(qs[: FOLLOWED_SHOWN + STALLS_SHOWN])

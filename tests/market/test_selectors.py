@@ -112,10 +112,32 @@ def test_feed_query_count_is_bounded(django_assert_max_num_queries):
     with django_assert_max_num_queries(5):
         page = feed(me, limit=25)
         for s in page.items:
-            list(s.photos.all())
+            s.photos_in_order()
             s.shop and list(s.shop.active_pledges)
             s.seller.display_name
     assert len(page.items) == 25
+
+
+def test_cards_read_of_the_seller_and_the_shop_only_what_a_card_shows(django_assert_max_num_queries):
+    neighbour = ResidentFactory(home=JINGAN, display_name="Auntie Wang")
+    own = publish(neighbour)
+    shop = make_shop(at=NORTH_600M, name="Corner grocer", pledges=["returns"])
+    shops = publish(shop=shop)
+    cards = selectors.stall_cards([own.pk, shops.pk])
+    # not the seller's password hash, e-mail or home point
+    assert {"password", "email", "lat", "lng", "home_cell"} <= cards[own.pk].seller.get_deferred_fields()
+    with django_assert_max_num_queries(0):
+        assert cards[own.pk].seller.display_name == "Auntie Wang"
+        assert cards[shops.pk].shop.name == "Corner grocer"
+        assert [p.kind for p in cards[shops.pk].shop.active_pledges] == ["returns"]
+        assert cards[own.pk].photos_in_order() == []
+
+
+def test_cards_of_neighbours_stalls_only_ask_no_pledges(django_assert_num_queries):
+    stalls = [publish(ResidentFactory(home=JINGAN)) for _ in range(3)]
+    with django_assert_num_queries(2):  # the stalls with their sellers, their photos
+        cards = selectors.stall_cards(s.pk for s in stalls)
+    assert set(cards) == {s.pk for s in stalls}
 
 
 def test_among_comparable_stalls_trusted_shops_rank_higher_and_sanctioned_lower():
