@@ -385,6 +385,22 @@ def test_points_count_for_180_days():
     assert selectors.shop_penalty_points(shop=shop, since=timezone.now() - timedelta(days=365)) == 12
 
 
+def test_badges_come_back_when_the_points_leave_the_window():
+    mod = moderator()
+    shop = make_shop(pledges=["returns"], at=JINGAN)
+    live = publish(shop=shop, title="Still selling")
+    lost = [_points(shop, 2, mod), _points(shop, 2, mod)]  # 12 points: no badges
+
+    def badges_shown():
+        feed = market_selectors.stalls_feed(origin=JINGAN, radius_m=1000, viewer=neighbour())
+        on_stall = next(s for s in feed.items if s.pk == live.pk).shop.active_pledges
+        return [b.kind for b in pledge_badges(shop=shop_detail(pk=shop.pk))], [p.kind for p in on_stall]
+
+    assert badges_shown() == ([], [])
+    Decision.objects.filter(pk=lost[0].pk).update(created_at=timezone.now() - timedelta(days=181))
+    assert badges_shown() == (["returns"], ["returns"])  # 6 points in force
+
+
 def test_sanctions_of_the_last_90_days_for_the_shop_page():
     mod = moderator()
     shop = make_shop()
