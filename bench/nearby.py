@@ -107,13 +107,16 @@ def bench_postgres_url(rows: int) -> str | None:
 
 
 def project_db_config(url: str) -> dict:
-    """Django's settings for a database URL, with the engine the project's settings choose for it
-    (PostgreSQL: `apps.core.postgresql`), so that a benchmark measures the database layer that runs."""
+    """Django's settings for a database URL, with the engine and the PostgreSQL options the project's
+    settings choose for it (`apps.core.postgresql`, prepared statements), so that a benchmark
+    measures the database layer that runs."""
     import environ
     from django.conf import settings
 
     config = environ.Env.db_url_config(url)
     config["ENGINE"] = settings.JIEFANG_DATABASE_ENGINES.get(config["ENGINE"], config["ENGINE"])
+    if config["ENGINE"] == "apps.core.postgresql":
+        config.setdefault("OPTIONS", {}).update(settings.JIEFANG_POSTGRESQL_OPTIONS)
     return config
 
 

@@ -142,6 +142,15 @@ JIEFANG_DATABASE_ENGINES = {"django.db.backends.postgresql": "apps.core.postgres
 DATABASES["default"]["ENGINE"] = JIEFANG_DATABASE_ENGINES.get(
     DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
 )
+# Parameters bound by the server, and a statement prepared once a connection has run its text five
+# times: the feed's queries keep one text from a look to the next (a circle's cells go as one array),
+# so PostgreSQL stops parsing and planning them anew (docs/benchmarks.md, the feed's ninth round).
+# Off behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer < 1.21).
+JIEFANG_POSTGRESQL_OPTIONS = (
+    {"server_side_binding": True, "prepare_threshold": 5}
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+    else {}
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -162,6 +171,7 @@ else:
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(JIEFANG_POSTGRESQL_OPTIONS)
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

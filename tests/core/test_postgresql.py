@@ -65,3 +65,19 @@ def test_a_session_moved_off_utc_reads_as_djangos_own_loader_reads_it():
         with connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
     assert ours == djangos and ours.tzinfo is djangos.tzinfo is UTC
+
+
+def test_the_feed_query_is_prepared_once_a_connection_repeats_it():
+    """Server-side parameters and prepared statements (settings.JIEFANG_POSTGRESQL_OPTIONS): the
+    feed's ranking keeps one SQL text from a look to the next, so PostgreSQL plans it once."""
+    from apps.market import selectors
+
+    me = ResidentFactory(home=JINGAN)
+    stall = publish(ResidentFactory(home=JINGAN))
+    pages = [[s.pk for s in selectors.stalls_feed(origin=JINGAN, radius_m=1000, viewer=me).items] for _ in range(7)]
+    assert pages == [[stall.pk]] * 7
+    prepared = select(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s AND statement LIKE %s",
+        ['%FROM "market_stall"%', '%AS "rank"%'],
+    )
+    assert prepared == 1
