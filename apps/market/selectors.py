@@ -125,7 +125,7 @@ def _with_cards(qs: QuerySet) -> QuerySet:
 
 # What a card shows of a stall's seller and shop (the feed page, its API, the digest, the kept
 # cards): their other columns, a resident's password hash, e-mail and home point among them, are
-# not read. Loading whole rows took twice as long (docs/benchmarks.md, the feed's ninth round).
+# not read. Whole rows took 1.4 times as long to load (docs/benchmarks.md, the feed's ninth round).
 _CARD_FIELDS = (
     *(f.name for f in Stall._meta.concrete_fields),
     "seller__display_name",
