@@ -48,6 +48,9 @@ class Stall(Located):
     # Days added to the stall's age in the ranking because of its shop's standing: moderation's
     # sanctions set it (docs/moderation.md). Stored on the stall so the feed query needs no join.
     rank_penalty_days = models.FloatField(default=0, editable=False)
+    # Its shop's reputation less the neutral score (apps/trust: 0 for a new shop and for residents'
+    # stalls), kept on the stall as the penalty is, so that the feed ranks without joining the shops.
+    shop_trust = models.FloatField(default=0, editable=False)
     created_at = models.DateTimeField(_("posted at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,7 +64,12 @@ class Stall(Located):
         # ranking's columns let it rank every stall of a 5 km circle without reading the table
         # (PostgreSQL read a table block per stall: 13 of its 20 ms at 5 km, docs/benchmarks.md).
         indexes = [
-            *located_indexes("stall", "status", "expires_at", carrying=("fresh_days", "rank_penalty_days", "shop_id")),
+            *located_indexes(
+                "stall",
+                "status",
+                "expires_at",
+                carrying=("fresh_days", "rank_penalty_days", "shop_trust", "shop_id"),
+            ),
             models.Index(fields=["seller", "-created_at"]),
         ]
 

@@ -34,34 +34,22 @@ TRUST_WEIGHT = 0.5 / (100.0 - REPUTATION_NEUTRAL)
 class FeedRank(Func):
     """The feed's rank of a stall, lower first (see DAYS_WEIGHT above and docs/feed.md), as one SQL
     expression: km away, less days of freshness, plus the days of its shop's sanctions, less its
-    shop's trust. The same SQL as the tree of `F`, `Value`, `Coalesce` and arithmetic it replaces,
-    in the same order of operations, on both databases; but one node for the ORM to resolve, hash and
-    compile in the SELECT, the ORDER BY and a cursor's WHERE instead of seventeen (docs/benchmarks.md,
-    the feed's ninth round)."""
+    shop's trust (`Stall.shop_trust`, kept on the stall). One node for the ORM to resolve, hash and
+    compile in the SELECT, the ORDER BY and a cursor's WHERE instead of a tree of seventeen
+    (docs/benchmarks.md, the feed's ninth round); the same SQL on both databases."""
 
     output_field = FloatField()
     arity = 4
 
     def __init__(self):
-        super().__init__(F("distance_m"), F("fresh_days"), F("rank_penalty_days"), F("shop__reputation"))
+        super().__init__(F("distance_m"), F("fresh_days"), F("rank_penalty_days"), F("shop_trust"))
 
     def as_sql(self, compiler, connection, **extra_context):
-        (distance, d_p), (fresh, f_p), (penalty, p_p), (reputation, r_p) = (
+        (distance, d_p), (fresh, f_p), (penalty, p_p), (trust, t_p) = (
             compiler.compile(e) for e in self.source_expressions
         )
-        sql = f"((((%s * {distance}) / %s) - (%s * ({fresh} - {penalty}))) - (%s * (COALESCE({reputation}, %s) - %s)))"
-        params = (
-            KM_WEIGHT,
-            *d_p,
-            1000.0,
-            DAYS_WEIGHT,
-            *f_p,
-            *p_p,
-            TRUST_WEIGHT,
-            *r_p,
-            float(REPUTATION_NEUTRAL),
-            float(REPUTATION_NEUTRAL),
-        )
+        sql = f"((((%s * {distance}) / %s) - (%s * ({fresh} - {penalty}))) - (%s * {trust}))"
+        params = (KM_WEIGHT, *d_p, 1000.0, DAYS_WEIGHT, *f_p, *p_p, TRUST_WEIGHT, *t_p)
         return sql, params
 
 

@@ -64,6 +64,14 @@ def _shop_rank_penalty(shop: Shop) -> float:
     return shop_rank_penalty_days(shop=shop)
 
 
+def _shop_trust(shop: Shop) -> float:
+    """What `Stall.shop_trust` holds for the shop's stalls: its stored reputation as it is now."""
+    from apps.trust.rules import REPUTATION_NEUTRAL
+
+    reputation = Shop.objects.filter(pk=shop.pk).values_list("reputation", flat=True).first()
+    return (REPUTATION_NEUTRAL if reputation is None else reputation) - REPUTATION_NEUTRAL
+
+
 def _shop_for_seller(shop: Shop, seller) -> Shop:
     if shop.owner_id != seller.pk and not shop.staff.filter(pk=seller.pk).exists():
         raise NotAllowed(_("Only the shop's owner and staff can post its stalls."), field="shop")
@@ -192,6 +200,7 @@ def stall_publish(
             shop = _shop_for_seller(shop, seller)
             stall.shop = shop
             stall.rank_penalty_days = _shop_rank_penalty(shop)
+            stall.shop_trust = _shop_trust(shop)
             stall.place_at(shop.point)
             stall.location_is_exact = True
             stall.expires_at = _clean_expiry(expires_at, SHOP_DEFAULT, now)
@@ -302,7 +311,8 @@ def stall_renew(*, stall: Stall, actor, expires_at: datetime | None = None) -> S
         stall.status = Stall.Status.OPEN
     stall.fresh_days = epoch_days(now)
     stall.rank_penalty_days = _shop_rank_penalty(stall.shop) if stall.shop_id else 0.0
-    stall.save(update_fields=["expires_at", "status", "fresh_days", "rank_penalty_days", "updated_at"])
+    stall.shop_trust = _shop_trust(stall.shop) if stall.shop_id else 0.0
+    stall.save(update_fields=["expires_at", "status", "fresh_days", "rank_penalty_days", "shop_trust", "updated_at"])
     return stall
 
 
@@ -384,7 +394,12 @@ def stall_restore(*, stall: Stall, status: str = Stall.Status.OPEN) -> Stall:
     if status in LIVE and stall.expires_at <= timezone.now():
         status = Stall.Status.EXPIRED
     stall.status = status
-    stall.save(update_fields=["status", "updated_at"])
+    fields = ["status", "updated_at"]
+    if status in LIVE and stall.shop_id is not None:
+        # Hidden, it missed what moved its shop's live stalls meanwhile (sanctions, reputation).
+        stall.rank_penalty_days, stall.shop_trust = _shop_rank_penalty(stall.shop), _shop_trust(stall.shop)
+        fields += ["rank_penalty_days", "shop_trust"]
+    stall.save(update_fields=fields)
     return stall
 
 
@@ -408,6 +423,15 @@ def stalls_restore(*, hidden: dict) -> int:
         stall_restore(stall=stall, status=hidden.get(stall.pk, hidden.get(str(stall.pk), Stall.Status.OPEN)))
         restored += 1
     return restored
+
+
+@transaction.atomic
+def stalls_shop_trust_set(*, shop: Shop, reputation: float) -> int:
+    """Moves the shop's live stalls with its reputation, which the trust app has just stored; new,
+    renewed and restored stalls take it then. The caller marks the shop's cards as changed."""
+    from apps.trust.rules import REPUTATION_NEUTRAL
+
+    return Stall.objects.filter(shop=shop, status__in=LIVE).update(shop_trust=reputation - REPUTATION_NEUTRAL)
 
 
 @transaction.atomic

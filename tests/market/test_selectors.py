@@ -159,8 +159,8 @@ def test_among_comparable_stalls_trusted_shops_rank_higher_and_sanctioned_lower(
 
 @pytest.mark.parametrize("radius", [1000, 5000])
 def test_the_ranking_reads_the_stall_index_alone(radius):
-    """Ranking a whole circle must not read a table row per stall: every stall column the ranking
-    reads rides in the cell indexes, and SQLite's plan (PostgreSQL's planner picks by table size,
+    """Ranking a whole circle must not read a table row per stall, nor join the shops: every stall
+    column the ranking reads rides in the cell indexes, and SQLite's plan (PostgreSQL's planner picks by table size,
     which a test's handful of rows does not show) reads the index alone."""
     import re
 
@@ -179,7 +179,8 @@ def test_the_ranking_reads_the_stall_index_alone(radius):
     cells = {geo.cell_field(res) for res in geo.COVER_RESOLUTIONS}  # the query picks one by radius
     for query in ranked.captured_queries:
         read = set(re.findall(r'"market_stall"\."(\w+)"', query["sql"]))
-        assert {"lat", "lng", "fresh_days", "rank_penalty_days", "shop_id"} <= read
+        assert {"lat", "lng", "fresh_days", "rank_penalty_days", "shop_trust"} <= read
+        assert '"shops_shop"' not in query["sql"]  # the shop's trust is kept on the stall
         for index in cell_indexes:
             carried = {Stall._meta.get_field(name).column for name in index.fields}
             assert read - cells <= carried, (index.name, read - carried)

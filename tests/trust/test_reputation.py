@@ -126,3 +126,47 @@ def test_reviews_without_a_deal_do_not_exist(shop_stall, buyer):
     with pytest.raises(ReviewRefused):
         services.review_write(author=buyer, deal=pending, stars=5)
     assert selectors.reputation_explain(shop=shop_stall.shop).reviewers == 0
+
+
+def test_a_shops_live_stalls_carry_its_reputation_for_the_feed(shop, shop_stall, buyer):
+    """The feed ranks by `Stall.shop_trust`, the reputation kept on the shop's live stalls: every
+    recompute moves them, and stalls that come back (renewed, restored) take it as it is then."""
+    from apps.market import services as market
+    from apps.market.models import Stall
+    from apps.moderation import services as moderation
+
+    def trust(stall) -> float:
+        return Stall.objects.values_list("shop_trust", flat=True).get(pk=stall.pk)
+
+    assert trust(shop_stall) == 0.0
+    services.review_write(author=buyer, deal=deal(shop_stall, buyer), stars=5)
+    assert trust(shop_stall) == pytest.approx(score(shop) - rules.REPUTATION_NEUTRAL) and trust(shop_stall) > 0
+    expired = publish(shop=shop, title="Expired before the sanction")
+    Stall.objects.filter(pk=expired.pk).update(status=Stall.Status.EXPIRED)
+    hidden = market.stalls_hide_live(shop=shop)  # shop_stall among them
+    moderation.shop_penalize(shop=shop, moderator=moderator(), tier=1, reason="Misleading photos")
+    now = score(shop) - rules.REPUTATION_NEUTRAL
+    assert now < 0 and trust(expired) > 0 and trust(shop_stall) > 0  # not live: left alone
+    market.stall_renew(stall=Stall.objects.get(pk=expired.pk), actor=shop.owner)
+    market.stalls_restore(hidden=hidden)
+    assert trust(expired) == pytest.approx(now) and trust(shop_stall) == pytest.approx(now)
+    assert trust(publish(shop=shop, title="New")) == pytest.approx(now)
+    assert trust(publish(neighbour(), title="A neighbour's")) == 0.0
+
+
+def test_stalls_of_before_the_kept_reputation_get_it_by_migration(shop, shop_stall, buyer):
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+    from django.utils.module_loading import import_string
+
+    from apps.market.models import Stall
+
+    services.review_write(author=buyer, deal=deal(shop_stall, buyer), stars=5)
+    resident_stall = publish(neighbour())
+    Stall.objects.update(shop_trust=0.0)
+    copy = import_string("apps.market.migrations.0007_stall_shop_trust.copy_reputations")
+    copy(apps, SimpleNamespace(connection=connection))
+    assert Stall.objects.get(pk=shop_stall.pk).shop_trust == pytest.approx(score(shop) - rules.REPUTATION_NEUTRAL)
+    assert Stall.objects.get(pk=resident_stall.pk).shop_trust == 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from apps.market import card_cache
+from apps.market.services import stalls_shop_trust_set
 from apps.shops.models import Shop
 
 from .. import selectors
@@ -23,6 +24,7 @@ def reputation_recompute(*, shop: Shop) -> float:
     facts = selectors.reputation_facts(shop=shop)
     score = selectors.reputation_from(facts).score
     Shop.objects.filter(pk=shop.pk).update(reputation=score, reputation_facts=facts)
+    stalls_shop_trust_set(shop=shop, reputation=score)
     # The score moves the shop's stalls in the feed, and what changed it (penalty points) can take
     # its badges off their cards even where the score is already at 0: their shared cards are rebuilt.
     card_cache.shop_touch(shop.pk)
