@@ -157,10 +157,20 @@ def test_among_comparable_stalls_trusted_shops_rank_higher_and_sanctioned_lower(
     assert feed(me).items[0].title == "sanctioned"
 
 
-@pytest.mark.parametrize("radius", [1000, 5000])
-def test_the_ranking_reads_the_stall_index_alone(radius):
-    """Ranking a whole circle must not read a table row per stall, nor join the shops: every stall
-    column the ranking reads rides in the cell indexes, and SQLite's plan (PostgreSQL's planner picks by table size,
+@pytest.mark.parametrize(
+    "radius, filters",
+    [
+        (1000, {}),
+        (5000, {}),
+        (5000, {"kind": "sale"}),
+        (5000, {"category": "fruit_veg", "free_only": True}),
+        (1000, {"price_min": 10, "price_max": 100, "seller": "shops"}),
+    ],
+)
+def test_the_ranking_reads_the_stall_index_alone(radius, filters):
+    """Ranking a whole circle must not read a table row per stall, nor join the shops, filtered or
+    not (the text search apart): every stall column the ranking reads rides in the cell indexes,
+    and SQLite's plan (PostgreSQL's planner picks by table size,
     which a test's handful of rows does not show) reads the index alone."""
     import re
 
@@ -171,9 +181,12 @@ def test_the_ranking_reads_the_stall_index_alone(radius):
     publish(shop=make_shop(at=NORTH_600M))
     publish(ResidentFactory(home=JINGAN))
     with CaptureQueriesContext(connection) as ranked:
-        selectors.stalls_feed_ranked(origin=me.point, radius_m=radius, viewer=me)
-    # 5 km: ranked within 2 km first, then (too few stalls there to settle the page) the whole circle
-    assert len(ranked.captured_queries) == (1 if radius <= selectors.FEED_FIRST_REACH_M else 2)
+        selectors.stalls_feed_ranked(
+            origin=me.point, radius_m=radius, viewer=me, filters=selectors.FeedFilters(**filters)
+        )
+    # Unfiltered at 5 km: ranked within 2 km first, then (too few stalls there to settle the page) the
+    # whole circle. Filtered: the whole circle at once.
+    assert len(ranked.captured_queries) == (1 if radius <= selectors.FEED_FIRST_REACH_M or filters else 2)
     cell_indexes = [i for i in Stall._meta.indexes if i.name.startswith("stall_r")]
     assert len(cell_indexes) == len(geo.COVER_RESOLUTIONS)
     cells = {geo.cell_field(res) for res in geo.COVER_RESOLUTIONS}  # the query picks one by radius
