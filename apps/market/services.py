@@ -64,12 +64,21 @@ def _shop_rank_penalty(shop: Shop) -> float:
     return shop_rank_penalty_days(shop=shop)
 
 
-def _shop_trust(shop: Shop) -> float:
-    """What `Stall.shop_trust` holds for the shop's stalls: its stored reputation as it is now."""
+def _shop_trust(reputation: float) -> float:
+    """What `Stall.shop_trust` holds for a shop's stalls: its stored reputation less the neutral score."""
     from apps.trust.rules import REPUTATION_NEUTRAL
 
-    reputation = Shop.objects.filter(pk=shop.pk).values_list("reputation", flat=True).first()
-    return (REPUTATION_NEUTRAL if reputation is None else reputation) - REPUTATION_NEUTRAL
+    return reputation - REPUTATION_NEUTRAL
+
+
+def _stall_take_shop_standing(stall: Stall) -> None:
+    """Puts the shop's sanctions and reputation, as they are now, on a stall that goes (back) up:
+    published, renewed, restored. Residents' stalls are neutral."""
+    if stall.shop_id is None:
+        stall.rank_penalty_days, stall.shop_trust = 0.0, 0.0
+        return
+    reputation = Shop.objects.filter(pk=stall.shop_id).values_list("reputation", flat=True).get()
+    stall.rank_penalty_days, stall.shop_trust = _shop_rank_penalty(stall.shop), _shop_trust(reputation)
 
 
 def _shop_for_seller(shop: Shop, seller) -> Shop:
@@ -199,8 +208,7 @@ def stall_publish(
         if shop is not None:
             shop = _shop_for_seller(shop, seller)
             stall.shop = shop
-            stall.rank_penalty_days = _shop_rank_penalty(shop)
-            stall.shop_trust = _shop_trust(shop)
+            _stall_take_shop_standing(stall)
             stall.place_at(shop.point)
             stall.location_is_exact = True
             stall.expires_at = _clean_expiry(expires_at, SHOP_DEFAULT, now)
@@ -310,8 +318,7 @@ def stall_renew(*, stall: Stall, actor, expires_at: datetime | None = None) -> S
     if stall.status == Stall.Status.EXPIRED:
         stall.status = Stall.Status.OPEN
     stall.fresh_days = epoch_days(now)
-    stall.rank_penalty_days = _shop_rank_penalty(stall.shop) if stall.shop_id else 0.0
-    stall.shop_trust = _shop_trust(stall.shop) if stall.shop_id else 0.0
+    _stall_take_shop_standing(stall)
     stall.save(update_fields=["expires_at", "status", "fresh_days", "rank_penalty_days", "shop_trust", "updated_at"])
     return stall
 
@@ -397,7 +404,7 @@ def stall_restore(*, stall: Stall, status: str = Stall.Status.OPEN) -> Stall:
     fields = ["status", "updated_at"]
     if status in LIVE and stall.shop_id is not None:
         # Hidden, it missed what moved its shop's live stalls meanwhile (sanctions, reputation).
-        stall.rank_penalty_days, stall.shop_trust = _shop_rank_penalty(stall.shop), _shop_trust(stall.shop)
+        _stall_take_shop_standing(stall)
         fields += ["rank_penalty_days", "shop_trust"]
     stall.save(update_fields=fields)
     return stall
@@ -429,9 +436,7 @@ def stalls_restore(*, hidden: dict) -> int:
 def stalls_shop_trust_set(*, shop: Shop, reputation: float) -> int:
     """Moves the shop's live stalls with its reputation, which the trust app has just stored; new,
     renewed and restored stalls take it then. The caller marks the shop's cards as changed."""
-    from apps.trust.rules import REPUTATION_NEUTRAL
-
-    return Stall.objects.filter(shop=shop, status__in=LIVE).update(shop_trust=reputation - REPUTATION_NEUTRAL)
+    return Stall.objects.filter(shop=shop, status__in=LIVE).update(shop_trust=_shop_trust(reputation))
 
 
 @transaction.atomic
