@@ -454,14 +454,16 @@
       api("GET", root.dataset.apiUrl).then(function (res) {
         if (!res.ok) return;
         var ul = root.querySelector(".chat-conversations");
-        res.data.forEach(function (c) {
+        res.data.forEach(function (c, i) {
           var li = ul.querySelector('[data-conversation-id="' + c.id + '"]');
           if (!li) { location.reload(); return; }
           var badge = li.querySelector(".chat-unread");
           badge.textContent = c.unread;
           badge.hidden = !c.unread;
           li.classList.toggle("unread", c.unread > 0);
-          ul.appendChild(li); // the answer is sorted by last activity
+          // The answer is sorted by last activity. Only a row out of place moves: moving a row takes
+          // it out of the page for a moment, and a tap on it at that moment would be lost.
+          if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null);
         });
       });
     }

@@ -7,6 +7,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from apps.chat.models import Conversation, Member, Message
+from apps.chat.services import conversation_open, message_send
 from tests.accounts.factories import JINGAN, ResidentFactory
 from tests.market.factories import make_shop, publish
 
@@ -92,3 +93,43 @@ def test_resident_and_shopkeeper_chat_live_and_catch_up_after_a_reconnect(live_s
     expect(buyer.locator('[data-seq="5"]').get_by_test_id("seen")).to_be_visible()
     assert Member.objects.get(conversation=conversation, resident=shop.owner).last_read_seq == 5
     assert Message.objects.filter(conversation=conversation).count() == 5
+
+
+# Records the conversation rows taken out of the list (a move takes a row out and puts it back).
+WATCH_ROW_MOVES = """() => {
+  window.rowsMoved = [];
+  new MutationObserver((records) => records.forEach((r) => r.removedNodes.forEach((n) => {
+    if (n.nodeType === 1) window.rowsMoved.push(n.dataset.conversationId);
+  }))).observe(document.querySelector(".chat-conversations"), {childList: true});
+}"""
+
+
+def test_conversation_list_follows_new_messages_live_and_moves_only_what_changed(live_site, new_context, log_in):
+    reader = ResidentFactory(home=JINGAN, display_name="Zhou Min")
+    earlier = ResidentFactory(home=JINGAN, display_name="Chen Jie")
+    later = ResidentFactory(home=JINGAN, display_name="Sun Li")
+    with_earlier = conversation_open(resident=earlier, other=reader)
+    message_send(sender=earlier, conversation_id=with_earlier.pk, body="Hello neighbour", client_msg_id="e1")
+    with_later = conversation_open(resident=later, other=reader)
+    message_send(sender=later, conversation_id=with_later.pk, body="Is the ladder free?", client_msg_id="l1")
+
+    page = log_in(new_context().new_page(), reader)
+    writer = log_in(new_context().new_page(), earlier)
+    page.goto(live_site.reverse("chat:list"))
+    rows = page.get_by_test_id("conversations").locator("[data-conversation-id]")
+    expect(rows.locator("strong")).to_have_text(["Sun Li", "Chen Jie"])  # the latest activity first
+    page.evaluate(WATCH_ROW_MOVES)
+
+    # A new message in the lower conversation: the list moves it to the top and counts it, live.
+    writer.goto(live_site.reverse("chat:conversation", pk=with_earlier.pk))
+    expect(writer.get_by_test_id("chat-status")).to_have_text("Live")
+    writer.get_by_test_id("compose-body").fill("Still there?")
+    writer.get_by_test_id("compose-body").press("Enter")
+    expect(rows.locator("strong")).to_have_text(["Chen Jie", "Sun Li"])
+    expect(rows.first.get_by_test_id("unread")).to_have_text("2")
+    expect(rows.last.get_by_test_id("unread")).to_have_text("1")
+    # Only that row moved: a row taken out of the page, even for a moment, loses a tap on it.
+    assert page.evaluate("window.rowsMoved") == [str(with_earlier.pk)]
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_test_id("chat-status")).to_have_text("Live")
+    expect(bodies(page)).to_have_text(["Hello neighbour", "Still there?"])
